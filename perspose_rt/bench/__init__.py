@@ -1,0 +1,1 @@
+"""Benchmarks: ``perspose-rt bench …``. Shared helpers for timing and the report file."""

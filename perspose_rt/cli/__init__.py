@@ -1,0 +1,68 @@
+"""The ``perspose-rt`` command line: one subcommand per module, registered below.
+
+Each entry of :data:`COMMANDS` names a module in this package that defines
+
+* ``HELP: str`` – the one-line summary shown by ``perspose-rt --help``;
+* ``add_arguments(parser: argparse.ArgumentParser) -> None``;
+* ``run(args: argparse.Namespace) -> int`` – the exit status.
+
+Command modules import heavy libraries (torch, mediapipe, open3d, …) inside ``run`` so that
+``perspose-rt --help`` stays instant. A :class:`~perspose_rt.errors.UserError` raised anywhere in
+a command becomes one line on stderr and its exit code; Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from perspose_rt import __version__
+from perspose_rt.errors import UserError
+
+#: (subcommand name, module under ``perspose_rt.cli``), in the order ``--help`` lists them.
+COMMANDS: list[tuple[str, str]] = [
+    ("bench", "bench_cmd"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perspose-rt",
+        description="Real-time monocular 3D human pose estimation from calibrated cameras (PersPose).",
+    )
+    parser.add_argument("--version", action="version", version=f"perspose-rt {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS:
+        module = importlib.import_module(f"perspose_rt.cli.{module_name}")
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"perspose-rt: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("perspose-rt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
