@@ -1,0 +1,135 @@
+"""Perspective Rotation (PR) and the crop geometry (paper Eq. 3–4, 12–15; design doc §3.2–3.3).
+
+The whole preprocessing is one homography ``H = A · K · R · K⁻¹`` from original-image pixels to
+the ``out_size × out_size`` crop, where ``R`` rotates the camera so that the ray of the person's
+box centre becomes the optical axis, and ``A`` (scale + stretch + translation) makes the box
+symmetric about the principal point, fits its longer side to the crop and equalises the focal
+lengths. The crop's intrinsics are ``K_crop = A · K`` and the 3D points seen in the crop live in
+the rotated camera frame ``X_rot = R · X_orig``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from perspose_rt.geometry._array import ops
+from perspose_rt.geometry.camera_math import rays_from_pixels
+from perspose_rt.geometry.rotation import rotation_between
+
+Array = Any
+
+#: Rays whose depth falls below this after PR (i.e. ≥ ~89.9° off the new axis) are rejected.
+_MIN_ROTATED_Z = 1e-3
+
+
+def pr_rotation(K: Array, center_uv: Array, aim_uv: Array | None = None) -> Array:
+    """The PR rotation: the minimal rotation taking the ray of ``center_uv`` onto that of ``aim_uv``.
+
+    Args:
+        K: (..., 3, 3) intrinsics of the original camera.
+        center_uv: (..., 2) the person's box centre, pixels.
+        aim_uv: (..., 2) where the centre should go; default the principal point, i.e. the
+            optical axis.
+
+    Returns:
+        R: (..., 3, 3) with ``X_rot = R @ X_orig``; exactly the identity when the centre is
+        already on the aim.
+    """
+    a = rays_from_pixels(center_uv, K)
+    if aim_uv is None:
+        aim_uv = K[..., :2, 2]
+    b = rays_from_pixels(aim_uv, K)
+    return rotation_between(a, b)
+
+
+@dataclass
+class CropGeometry:
+    """Everything that relates the original image to the network's crop.
+
+    Attributes (``...`` = the batch dimensions of the inputs):
+        R: (..., 3, 3) original camera → PR-rotated camera (``X_rot = R @ X_orig``).
+        K_crop: (..., 3, 3) intrinsics of the crop (``cx = cy = out_size/2``, ``fx = fy``).
+        H: (..., 3, 3) original-image pixels → crop pixels (the single warp).
+        H_pr: (..., 3, 3) ``K R K⁻¹``: original pixels → rotated-camera pixels (same K).
+        bbox_rot: (..., 4) the padded box after PR (tight, xyxy, rotated-image pixels).
+        out_size: side of the square crop in pixels.
+    """
+
+    R: Array
+    K_crop: Array
+    H: Array
+    H_pr: Array
+    bbox_rot: Array
+    out_size: int
+
+
+def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
+                 aim_uv: Array | None = None) -> CropGeometry:
+    """PR + symmetric crop + focal equalisation as one homography (numpy or torch, batched).
+
+    Steps (design doc §3.3): pad the box about its centre; rotate the camera so the centre's ray
+    is the aim's ray; map the 4 box corners through ``K R K⁻¹`` and take their bounding box (a
+    homography maps the rectangle's edges to straight lines, so the corners bound it); make the
+    box symmetric about the principal point (half-extent = max |corner − p| per axis); scale so
+    the longer side fills ``out_size``; stretch one axis by ``fy/fx`` (clipped to [0.5, 2]) so
+    that the crop's focal lengths are equal; translate the principal point to the crop centre.
+
+    Args:
+        K: (..., 3, 3) intrinsics of the original (undistorted) image.
+        bbox_xyxy: (..., 4) person box in original pixels.
+        out_size: crop side (256 for the PersPose network).
+        pad: box scale about its centre before PR (the official demo uses 1.2 on detector boxes).
+        aim_uv: (..., 2) optional PR aim; default the principal point.
+
+    Returns:
+        :class:`CropGeometry` in the input's array type, dtype and device.
+
+    Raises:
+        ValueError: for an empty box, or a box so wide that a corner ray ends up behind the
+        rotated camera (more than ~90° from the box centre's ray).
+    """
+    xp = ops(K, bbox_xyxy)
+    c = (bbox_xyxy[..., :2] + bbox_xyxy[..., 2:]) / 2.0
+    half = (bbox_xyxy[..., 2:] - bbox_xyxy[..., :2]) / 2.0 * pad
+    if xp.any(half[..., 0] <= 0) or xp.any(half[..., 1] <= 0):
+        raise ValueError("prepare_crop: the box has zero or negative width or height")
+    R = pr_rotation(K, c, aim_uv)
+
+    sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
+    sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
+    corners = xp.stack([c[..., None, 0] + sx, c[..., None, 1] + sy], -1)  # (..., 4, 2)
+    rays = rays_from_pixels(corners, K[..., None, :, :])  # (..., 4, 3)
+    rot = rays @ R.swapaxes(-1, -2)  # R @ ray, row-vector form
+    if xp.any(rot[..., 2] < _MIN_ROTATED_Z):
+        raise ValueError("prepare_crop: the box spans more than 180° of view; it cannot be centred by PR")
+    proj = (rot @ K.swapaxes(-1, -2))
+    pts = proj[..., :2] / proj[..., 2:3]
+    bbox_rot = xp.cat([xp.amin(pts, -2), xp.amax(pts, -2)], -1)
+
+    p = K[..., :2, 2]
+    hx = xp.amax(xp.abs(pts[..., 0] - p[..., None, 0]), -1)
+    hy = xp.amax(xp.abs(pts[..., 1] - p[..., None, 1]), -1)
+    scale = out_size / (2.0 * xp.maximum(hx, hy))
+    stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
+    one = xp.ones_like(stretch)
+    ax = scale * xp.where(stretch > 1, stretch, one)
+    ay = scale * xp.where(stretch > 1, one, 1.0 / stretch)
+    half_out = out_size / 2.0
+    zero = xp.zeros_like(ax)
+    A = xp.stack([
+        xp.stack([ax, zero, half_out - ax * p[..., 0]], -1),
+        xp.stack([zero, ay, half_out - ay * p[..., 1]], -1),
+        xp.stack([zero, zero, one], -1),
+    ], -2)
+    K_crop = A @ K
+    H_pr = K @ R @ xp.inv(K)
+    return CropGeometry(R=R, K_crop=K_crop, H=A @ H_pr, H_pr=H_pr, bbox_rot=bbox_rot, out_size=out_size)
+
+
+def prepare_crop_torch(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
+                       aim_uv: Array | None = None) -> CropGeometry:
+    """Batched torch twin of :func:`prepare_crop` (K (B,3,3), bbox (B,4) tensors on any device)."""
+    if type(K).__module__.split(".")[0] != "torch":
+        raise TypeError("prepare_crop_torch expects torch tensors; use prepare_crop for numpy")
+    return prepare_crop(K, bbox_xyxy, out_size=out_size, pad=pad, aim_uv=aim_uv)
