@@ -21,7 +21,7 @@ def _step_response(smoother, n_before: int = 20, n_after: int = 30, height: floa
 @pytest.mark.parametrize(("name", "frames", "overshoot"), [
     ("kalman-cv", 3, 0.20),   # promise in perspose_rt/smoothing/kalman.py
     ("kalman-ca", 3, 0.25),
-    ("one-euro", 5, 0.0),     # promise in perspose_rt/smoothing/one_euro.py
+    ("one-euro", 3, 0.0),     # promise in perspose_rt/smoothing/one_euro.py (10 cm step)
 ])
 def test_step_followed_within_promise(name: str, frames: int, overshoot: float) -> None:
     r = _step_response(make_smoother(name, 17, fps=FPS))
@@ -31,6 +31,13 @@ def test_step_followed_within_promise(name: str, frames: int, overshoot: float) 
     # … and it settles (no drift, no oscillation left) within a second.
     assert np.all(np.abs(r[-1] - 1.0) < 0.02)
     assert r.max() <= 1.0 + overshoot + 1e-9
+
+
+def test_one_euro_small_step_within_promise() -> None:
+    """A 2 cm step (noise-sized) is smoothed more, but still followed to 90 % from the 7th frame."""
+    r = _step_response(make_smoother("one-euro", 17, fps=FPS), height=0.02)
+    assert np.all(r[6:] >= 0.9) and r.max() <= 1.0 + 1e-9
+    assert r[2].max() < 0.9  # it does smooth small changes more than large ones
 
 
 def test_step_is_not_instant() -> None:

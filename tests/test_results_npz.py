@@ -1,0 +1,101 @@
+"""The result npz: schema, round trip, invalid rows, atomic writes, loader errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from perspose_rt.errors import InputError
+from perspose_rt.io.results import FORMAT, ResultWriter, load_result
+from perspose_rt.types import PoseResult
+
+J = 17
+
+
+def _pose(i: int, valid: bool = True, rotations: bool = False) -> PoseResult:
+    rng = np.random.default_rng(i)
+    cam = rng.normal(0, 0.3, (J, 3)) + [0, 0, 4]
+    return PoseResult(
+        frame_index=i, timestamp=i / 25, valid=valid, joint_format="h36m17",
+        bbox_xyxy=np.array([10.0, 20, 200, 400]), K=np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]]),
+        joints_2d=rng.uniform(0, 600, (J, 2)), joints_cam=cam, joints_rel=cam - cam[0],
+        confidence=rng.uniform(0, 1, J), rotations=np.tile(np.eye(3), (J, 1, 1)) if rotations else None)
+
+
+def test_round_trip_with_invalid_rows_and_metadata(tmp_path) -> None:  # noqa: ANN001
+    w = ResultWriter(J, meta={"estimator": "lifter", "joint_format": "h36m17", "fps": 25.0})
+    poses = [_pose(0), _pose(1, valid=False), _pose(2, rotations=True)]
+    for p in poses:
+        w.add(p, raw_joints_cam=p.joints_cam + 0.01)
+    out = w.save(tmp_path / "r.npz", timings={"stages_ms": {"detect": {"p50": 1.0}}}, n_failed_frames=3)
+    r = load_result(out)
+    assert len(r) == 3
+    np.testing.assert_array_equal(r["frame_index"], [0, 1, 2])
+    np.testing.assert_array_equal(r["valid"], [True, False, True])
+    np.testing.assert_allclose(r["joints_cam"][0], poses[0].joints_cam, atol=1e-6)
+    np.testing.assert_allclose(r["joints_cam_raw"][2], poses[2].joints_cam + 0.01, atol=1e-6)
+    np.testing.assert_allclose(r["joints_rel"][2], poses[2].joints_rel, atol=1e-6)
+    # Nobody in frame 1: zeros, never NaN; K is still recorded.
+    for name in ("bbox", "joints_2d", "joints_cam", "joints_rel", "confidence"):
+        assert np.all(r[name][1] == 0), name
+        assert np.all(np.isfinite(r[name])), name
+    np.testing.assert_array_equal(r["K"][1], poses[1].K)
+    assert r["rotations"].shape == (3, J, 3, 3)
+    np.testing.assert_array_equal(r["rotations_valid"], [False, False, True])
+    assert r.meta["format"] == FORMAT and r.meta["estimator"] == "lifter"
+    assert r.meta["n_frames"] == 3 and r.meta["n_valid"] == 2 and r.meta["n_failed_frames"] == 3
+    assert r.meta["timings"]["stages_ms"]["detect"]["p50"] == 1.0
+    assert "numpy" in r.meta["versions"]
+    assert r["joints_cam"].dtype == np.float32 and r["valid"].dtype == bool
+
+
+def test_no_rotation_arrays_without_ik(tmp_path) -> None:  # noqa: ANN001
+    w = ResultWriter(J)
+    w.add(_pose(0))
+    r = load_result(w.save(tmp_path / "r.npz"))
+    assert "rotations" not in r.arrays
+
+
+def test_empty_result_is_loadable(tmp_path) -> None:  # noqa: ANN001
+    r = load_result(ResultWriter(J, meta={"estimator": "lifter"}).save(tmp_path / "e.npz"))
+    assert len(r) == 0 and r["joints_cam"].shape == (0, J, 3)
+
+
+def test_nan_in_valid_row_is_refused() -> None:
+    p = _pose(0)
+    p.joints_cam[3, 1] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        ResultWriter(J).add(p)
+
+
+def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    target = tmp_path / "r.npz"
+    w = ResultWriter(J)
+    w.add(_pose(0))
+    w.save(target)
+    w.add(_pose(1))
+
+    def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", boom)
+    with pytest.raises(OSError, match="disk full"):
+        w.save(target)
+    assert len(load_result(target)) == 1  # the previous complete file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["r.npz"]  # no temporary left behind
+
+
+def test_loader_errors(tmp_path) -> None:  # noqa: ANN001
+    with pytest.raises(InputError, match="not found"):
+        load_result(tmp_path / "nope.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a readable"):
+        load_result(tmp_path / "junk.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(InputError, match="not a perspose-rt result"):
+        load_result(tmp_path / "other.npz")
+    np.savez(tmp_path / "newer.npz", meta=np.array(json.dumps({"format": FORMAT, "version": 99})))
+    with pytest.raises(InputError, match="newer"):
+        load_result(tmp_path / "newer.npz")
