@@ -1,9 +1,13 @@
 """From the network's 2.5D outputs to 3D (paper Eq. 5–6; design doc §1.5).
 
-With ``f`` the mean crop focal length and ``c`` the crop principal point, joint ``j`` at depth
-``Z_j = d0 + d_j`` projects to ``uv_j``, so ``(X_j, Y_j) = (uv_j − c) · Z_j / f``. Writing
-``ρ0 = d0 / f`` ("density", metres per pixel) gives the official form
-``density_j = d_j / f + ρ0`` and ``(X_j, Y_j) = (uv_j − c) · density_j``.
+The network predicts, per joint, crop pixels ``uv_j``, the depth relative to the root
+``d_j = Z_j − Z_0`` (``d_0 = 0``) and, once, ``ρ0 = d0 / f`` with ``f`` the mean crop focal
+length. Then ``Z_j = f·ρ0 + d_j`` and ``(X_j, Y_j, Z_j) = Z_j · K_crop⁻¹ [u_j, v_j, 1]``.
+
+For the crops of :func:`~perspose_rt.geometry.prepare_crop` (zero skew, ``fx = fy = f``) this is
+exactly the official form ``density_j = d_j / f + ρ0``, ``(X_j, Y_j) = (uv_j − c) · density_j``;
+using the full inverse keeps it exact for any upper-triangular ``K_crop`` (skew from the
+original camera, unequal focal lengths) instead of silently approximating.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from perspose_rt.geometry._array import ops
+from perspose_rt.geometry.camera_math import rays_from_pixels
 
 Array = Any
 
@@ -30,9 +35,8 @@ def lift_uvd(uv: Array, depth: Array, rho0: Array, K_crop: Array) -> tuple[Array
     """
     xp = ops(uv, depth, rho0, K_crop)
     f = ((K_crop[..., 0, 0] + K_crop[..., 1, 1]) / 2.0)[..., None, None]
-    c = K_crop[..., None, :2, 2]
-    density = depth / f + rho0
-    xy = (uv - c) * density
+    z = f * rho0 + depth  # (..., J, 1) absolute depths
+    xy = rays_from_pixels(uv, K_crop[..., None, :, :])[..., :2] * z
     xyz = xp.cat([xy - xy[..., 0:1, :], depth], -1)
     xyz0 = xp.cat([xy[..., 0:1, :], f * rho0], -1)
     return xyz, xyz0
