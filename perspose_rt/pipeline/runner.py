@@ -1,0 +1,234 @@
+"""Threaded pipeline: a capture thread, one thread per stage, bounded channels, results to the caller.
+
+::
+
+    source ──capture thread──▶ [slot | queue] ──stage 1──▶ queue ──stage 2──▶ … ──▶ queue ──▶ caller
+
+* The caller iterates :meth:`Pipeline.results` in its own (main) thread and runs the sinks there
+  (OpenCV and Open3D windows must live on the main thread).
+* Live sources feed a :class:`~perspose_rt.pipeline.channels.LatestSlot` (newest frame only,
+  drops counted); file sources feed a bounded queue (nothing dropped, deterministic output).
+* Every stage runs in its own thread, so the stages of consecutive frames overlap; frames stay
+  in order because each stage is one thread reading one FIFO.
+* A failure in any thread (the source included) stops every thread and is re-raised in the
+  caller as :class:`PipelineError` naming the stage, chained to the original exception; a
+  :class:`~perspose_rt.errors.UserError` is re-raised as itself so the CLI prints its one line.
+  Leaving the ``with`` block (end of input, ``break``, Ctrl-C) stops and joins all threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from perspose_rt.errors import UserError
+from perspose_rt.pipeline.channels import END, BoundedChannel, LatestSlot
+from perspose_rt.pipeline.timing import PipelineStats
+from perspose_rt.types import Detection, Frame, PoseResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Packet:
+    """What travels between stages: one frame and everything computed from it so far.
+
+    Attributes:
+        frame: the captured frame.
+        t_capture: ``time.perf_counter()`` when the frame was captured (live) or decoded (file).
+        detection: the person found by the detect/track stage, or ``None``.
+        pose: the 3D result (always set once the estimator stage ran; ``valid`` may be False).
+        pose_raw_cam: ``(J, 3)`` camera-space joints before smoothing (valid frames only).
+        timings: sub-step durations (ms) a stage wants reported, e.g. ``{"warp": 1.2}``.
+        data: stage-to-stage scratch values.
+    """
+
+    frame: Frame
+    t_capture: float
+    detection: Detection | None = None
+    pose: PoseResult | None = None
+    pose_raw_cam: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Stage(Protocol):
+    """A pipeline stage: ``name``, ``__call__(packet) -> packet`` and ``close()``."""
+
+    name: str
+
+    def __call__(self, packet: Packet) -> Packet: ...
+
+    def close(self) -> None: ...
+
+
+class FrameSource(Protocol):
+    """What the pipeline needs from a source (see :mod:`perspose_rt.pipeline.sources`)."""
+
+    live: bool
+    failed: int
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+class PipelineError(RuntimeError):
+    """A stage failed; ``stage`` names it and ``__cause__`` is the original exception."""
+
+    def __init__(self, stage: str, exc: BaseException) -> None:
+        super().__init__(f"pipeline stage '{stage}' failed: {type(exc).__name__}: {exc}")
+        self.stage = stage
+
+
+class Pipeline:
+    """Run ``source`` through ``stages`` in threads.
+
+    Args:
+        source: a frame source (``read() -> Frame | None``, ``live``, ``failed``, ``close()``).
+        stages: the stages in order.
+        queue_size: capacity of each queue between stages (small: latency, not throughput).
+        stats: where timings go (a new :class:`PipelineStats` by default).
+        join_timeout_s: how long to wait for each thread when stopping.
+
+    Use as a context manager and iterate :meth:`results`.
+    """
+
+    def __init__(self, source: FrameSource, stages: Sequence[Stage], *, queue_size: int = 2,
+                 stats: PipelineStats | None = None, join_timeout_s: float = 5.0) -> None:
+        self.source = source
+        self.stages = list(stages)
+        self.stats = stats or PipelineStats()
+        self.stats.add_stage("capture")
+        for s in self.stages:
+            self.stats.add_stage(s.name)
+        self._stop = threading.Event()
+        self._error: tuple[str, BaseException] | None = None
+        self._err_lock = threading.Lock()
+        first = LatestSlot() if source.live else BoundedChannel(queue_size)
+        self._channels = [first] + [BoundedChannel(queue_size) for _ in self.stages]
+        self._threads: list[threading.Thread] = []
+        self._join_timeout = join_timeout_s
+        self._closed = False
+
+    # ---------------------------------------------------------------- threads
+    def _fail(self, stage: str, exc: BaseException) -> None:
+        with self._err_lock:
+            if self._error is None:
+                self._error = (stage, exc)
+        self._stop.set()
+
+    def _capture(self) -> None:
+        out = self._channels[0]
+        try:
+            while not self._stop.is_set():
+                t0 = time.perf_counter()
+                frame = self.source.read()
+                t1 = time.perf_counter()
+                if frame is None:
+                    out.put(END, self._stop)
+                    return
+                self.stats.record("capture", (t1 - t0) * 1000.0)
+                self.stats.frames_in += 1
+                t_cap = frame.timestamp if self.source.live else t1
+                out.put(Packet(frame=frame, t_capture=t_cap), self._stop)
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
+            self._fail("capture", exc)
+
+    def _work(self, i: int) -> None:
+        stage, inp, out = self.stages[i], self._channels[i], self._channels[i + 1]
+        try:
+            while True:
+                item = inp.get(self._stop)
+                if item is None:
+                    return
+                if item is END:
+                    out.put(END, self._stop)
+                    return
+                t0 = time.perf_counter()
+                item = stage(item)
+                self.stats.record(stage.name, (time.perf_counter() - t0) * 1000.0)
+                for sub, ms in item.timings.items():
+                    self.stats.record(f"{stage.name}.{sub}", ms)
+                item.timings.clear()
+                if not out.put(item, self._stop):
+                    return
+        except BaseException as exc:  # noqa: BLE001
+            self._fail(stage.name, exc)
+
+    # ---------------------------------------------------------------- control
+    def start(self) -> None:
+        if self._threads:
+            return
+        self.stats.start()
+        self._threads = [threading.Thread(target=self._capture, name="perspose-capture", daemon=True)]
+        self._threads += [threading.Thread(target=self._work, args=(i,), name=f"perspose-{s.name}", daemon=True)
+                          for i, s in enumerate(self.stages)]
+        for t in self._threads:
+            t.start()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            stage, exc = self._error
+            if isinstance(exc, UserError | KeyboardInterrupt):
+                raise exc
+            raise PipelineError(stage, exc) from exc
+
+    def results(self) -> Iterator[Packet]:
+        """Yield finished packets in frame order until the input ends; re-raise any stage failure."""
+        self.start()
+        final = self._channels[-1]
+        while True:
+            item = final.get(self._stop)
+            if item is None:  # stopped: by a failure or by close()
+                self._raise_error()
+                return
+            if item is END:
+                self._raise_error()
+                return
+            self.stats.record_output(item.t_capture)
+            yield item
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped so far (live sources: newer frame arrived before the old one was taken)."""
+        return self._channels[0].dropped + getattr(self.source, "dropped", 0)
+
+    def stop(self) -> None:
+        """Ask every thread to stop (safe from any thread, e.g. a key handler)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop, join the threads, close stages and source, and update the drop/failure counts."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        deadline = time.monotonic() + self._join_timeout
+        for t in self._threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+            if t.is_alive():
+                log.warning("thread %s did not stop within %.0f s (left as a daemon)", t.name,
+                            self._join_timeout)
+        for s in self.stages:
+            try:
+                s.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+                log.exception("closing stage %s failed", s.name)
+        try:
+            self.source.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing the source failed")
+        self.stats.dropped = self.dropped
+        self.stats.failed = self.source.failed
+
+    def __enter__(self) -> Pipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,146 @@
+"""Threaded pipeline: order, no drops for files, drops for live sources, errors, shutdown, timing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from perspose_rt.camera import CameraModel
+from perspose_rt.errors import InputError
+from perspose_rt.pipeline.live_sources import SimulatedCamera
+from perspose_rt.pipeline.runner import Packet, Pipeline, PipelineError
+from perspose_rt.types import Frame
+
+CAM = CameraModel.from_f35(50, (64, 48), source="test")
+
+
+class ListSource:
+    """A file-like source of ``n`` tiny frames (``live = False``)."""
+
+    live = False
+
+    def __init__(self, n: int, fail_at: int | None = None) -> None:
+        self.n, self.fail_at, self.i, self.failed, self.closed = n, fail_at, 0, 0, False
+
+    def read(self) -> Frame | None:
+        if self.i == self.fail_at:
+            raise OSError("disk read error")
+        if self.i >= self.n:
+            return None
+        f = Frame(self.i, self.i / 25, np.zeros((48, 64, 3), np.uint8), CAM, "list")
+        self.i += 1
+        return f
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Step:
+    def __init__(self, name: str, delay: float = 0.0, fail_at: int | None = None,
+                 exc: type[BaseException] = RuntimeError) -> None:
+        self.name, self.delay, self.fail_at, self.exc, self.closed = name, delay, fail_at, exc, False
+
+    def __call__(self, p: Packet) -> Packet:
+        if p.frame.index == self.fail_at:
+            raise self.exc(f"{self.name} broke on frame {p.frame.index}")
+        if self.delay:
+            time.sleep(self.delay)
+        p.data.setdefault("path", []).append(self.name)
+        p.timings["sub"] = 0.5
+        return p
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _threads_left() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("perspose-")]
+
+
+def test_file_source_keeps_every_frame_in_order() -> None:
+    stages = [Step("a"), Step("b", delay=0.001), Step("c")]
+    src = ListSource(50)
+    with Pipeline(src, stages, queue_size=2) as p:
+        out = list(p.results())
+    assert [q.frame.index for q in out] == list(range(50))
+    assert all(q.data["path"] == ["a", "b", "c"] for q in out)
+    s = p.stats.summary()
+    assert s["frames_in"] == s["frames_out"] == 50 and s["dropped"] == 0
+    assert list(s["stages_ms"])[:4] == ["capture", "a", "b", "c"]
+    assert s["stages_ms"]["b"]["p50"] >= 1.0 and s["stages_ms"]["a.sub"]["p50"] == 0.5
+    assert s["latency_ms"]["n"] == 50 and s["throughput_fps"] > 0
+    assert src.closed and all(st.closed for st in stages)
+    assert not _threads_left()
+
+
+def test_live_source_keeps_only_the_newest_frame() -> None:
+    img = np.zeros((48, 64, 3), np.uint8)
+    cam = SimulatedCamera([img], fps=200.0, num_frames=100)
+    with Pipeline(cam, [Step("slow", delay=0.02)]) as p:
+        out = list(p.results())
+    idx = [q.frame.index for q in out]
+    assert idx == sorted(idx) and len(idx) < 100
+    assert p.stats.dropped > 0 and p.stats.dropped + len(idx) >= 95
+    # Latency stays near one stage time: frames never queue up behind the slow stage.
+    assert p.stats.summary()["latency_ms"]["p50"] < 100
+
+
+@pytest.mark.parametrize("where", ["stage", "source"])
+def test_failure_stops_everything_with_the_stage_error(where: str) -> None:
+    src = ListSource(1000, fail_at=7 if where == "source" else None)
+    stages = [Step("a"), Step("b", fail_at=5 if where == "stage" else None), Step("c")]
+    t0 = time.monotonic()
+    with pytest.raises(PipelineError) as info, Pipeline(src, stages) as p:
+        for _ in p.results():
+            pass
+    assert time.monotonic() - t0 < 5
+    assert info.value.stage == ("b" if where == "stage" else "capture")
+    assert isinstance(info.value.__cause__, RuntimeError | OSError)
+    assert not _threads_left()
+
+
+def test_user_error_keeps_its_type_and_message() -> None:
+    with pytest.raises(InputError, match="broke on frame 3"), \
+            Pipeline(ListSource(10), [Step("a", fail_at=3, exc=InputError)]) as p:
+        list(p.results())
+
+
+def test_interrupt_in_consumer_shuts_down_cleanly() -> None:
+    src = ListSource(10_000)
+    got = 0
+    with pytest.raises(KeyboardInterrupt), Pipeline(src, [Step("a"), Step("b")]) as p:
+        for _ in p.results():
+            got += 1
+            if got == 20:
+                raise KeyboardInterrupt
+    assert src.closed and not _threads_left()
+
+
+def test_stop_ends_iteration_without_error() -> None:
+    img = np.zeros((48, 64, 3), np.uint8)
+    with Pipeline(SimulatedCamera([img], fps=100.0), [Step("a")]) as p:
+        n = 0
+        for _ in p.results():
+            n += 1
+            if n == 5:
+                p.stop()
+    assert n >= 5 and not _threads_left()
+
+
+def test_simulated_camera_unplugged_gives_clear_error() -> None:
+    img = np.zeros((48, 64, 3), np.uint8)
+    cam = SimulatedCamera([img], fps=100.0, disconnect_after=10, retry_s=0.3)
+    with pytest.raises(InputError, match="stopped delivering frames and could not be reopened"), \
+            Pipeline(cam, [Step("a")]) as p:
+        list(p.results())
+
+
+def test_simulated_camera_reconnects() -> None:
+    img = np.zeros((48, 64, 3), np.uint8)
+    cam = SimulatedCamera([img], fps=100.0, num_frames=30, disconnect_after=10, reconnect=True, retry_s=2.0)
+    with Pipeline(cam, [Step("a")]) as p:
+        out = list(p.results())
+    assert cam.reconnects == 1 and len(out) >= 10
