@@ -24,6 +24,7 @@ from perspose_rt.errors import UserError
 
 #: (subcommand name, module under ``perspose_rt.cli``), in the order ``--help`` lists them.
 COMMANDS: list[tuple[str, str]] = [
+    ("camera", "camera_cmd"),
     ("bench", "bench_cmd"),
 ]
 
