@@ -25,6 +25,8 @@ from perspose_rt.errors import UserError
 #: (subcommand name, module under ``perspose_rt.cli``), in the order ``--help`` lists them.
 COMMANDS: list[tuple[str, str]] = [
     ("camera", "camera_cmd"),
+    ("calibrate", "calibrate_cmd"),
+    ("train-lifter", "train_lifter_cmd"),
     ("bench", "bench_cmd"),
 ]
 
