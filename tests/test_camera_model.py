@@ -73,7 +73,8 @@ def test_undistort_image_straightens_a_dot():
     X = np.array([0.4, 0.3, 1.0])
     u, v = cam.project(X)
     img = np.zeros((240, 320), np.uint8)
-    img[int(round(v)) - 1:int(round(v)) + 2, int(round(u)) - 1:int(round(u)) + 2] = 255
+    iu, iv = int(np.rint(u)), int(np.rint(v))
+    img[iv - 1:iv + 2, iu - 1:iu + 2] = 255
     out = Undistorter(cam)(img)
     ys, xs = np.nonzero(out > 40)
     w = out[ys, xs].astype(float)

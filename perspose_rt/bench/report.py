@@ -106,7 +106,7 @@ def write_section(name: str, title: str, body: str, report: Path | None = None,
         f"- Command: `{command or command_line()}`\n- Machine: {machine_description()}\n- Date: {stamp}\n\n"
         f"{body.rstrip()}\n<!-- /bench:{name} -->\n"
     )
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n?", re.S)
+    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n?", re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section, text)
     else:
