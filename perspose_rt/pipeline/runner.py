@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from perspose_rt.errors import UserError
 from perspose_rt.pipeline.channels import END, BoundedChannel, LatestSlot
@@ -217,16 +217,16 @@ class Pipeline:
         for s in self.stages:
             try:
                 s.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+            except Exception:
                 log.exception("closing stage %s failed", s.name)
         try:
             self.source.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("closing the source failed")
         self.stats.dropped = self.dropped
         self.stats.failed = self.source.failed
 
-    def __enter__(self) -> Pipeline:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

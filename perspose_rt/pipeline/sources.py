@@ -12,7 +12,6 @@ another resolution is scaled when the aspect ratio matches and refused otherwise
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,0 +1,196 @@
+"""``perspose-rt live --camera 0``: live 3D pose from a webcam, a stream or a simulated camera.
+
+Windows: the 2D overlay with an FPS/latency HUD (OpenCV) and the 3D skeleton in camera space
+(Open3D). Keys in either window: ``q`` quit, ``r`` start/stop recording to an npz, ``s`` snapshot
+(overlay PNG, 3D PNG and a one-frame npz). ``--no-view`` runs headless (servers, tests): stop it
+with Ctrl-C, ``--max-frames`` or ``--duration``; ``--record`` records from the start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from perspose_rt.cli.common import add_camera_arguments, camera_options, parse_resolution
+from perspose_rt.errors import UserError
+from perspose_rt.pipeline.cli_options import add_estimator_arguments, estimator_options
+
+HELP = "live 3D pose from a webcam or stream, with a 3D viewer and 2D overlay (or --no-view)"
+
+log = logging.getLogger(__name__)
+WINDOW = "perspose-rt"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--camera", default="0", metavar="SRC",
+                        help="webcam index (0), device (/dev/video2), stream URL (rtsp://…, http://…) "
+                             "or sim:VIDEO (a simulated camera playing a video in real time)")
+    parser.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="requested capture size")
+    parser.add_argument("--fps", type=float, help="requested capture rate (sim: delivery rate, default 30)")
+    parser.add_argument("--retry", type=float, default=10.0, metavar="S",
+                        help="seconds to try reconnecting when the camera stops delivering")
+    parser.add_argument("--no-view", action="store_true", help="no windows (headless)")
+    parser.add_argument("--record", type=Path, metavar="OUT.npz", help="record from the start into this file")
+    parser.add_argument("--out-dir", type=Path, default=Path("recordings"),
+                        help="where 'r' recordings and 's' snapshots go (default ./recordings)")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N results")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    add_camera_arguments(parser)
+    add_estimator_arguments(parser)
+
+
+def _has_display() -> bool:
+    return sys.platform in ("win32", "darwin") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _stamp() -> str:
+    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+class LiveSession:
+    """Sinks of a live run: recording, snapshots, windows, stop conditions."""
+
+    def __init__(self, args: argparse.Namespace, source, meta: dict, pipe) -> None:
+        from perspose_rt.io.results import PeriodicSaver, ResultWriter
+
+        self._ResultWriter, self._PeriodicSaver = ResultWriter, PeriodicSaver
+        self.args, self.source, self.meta, self.pipe = args, source, meta, pipe
+        self.J = len(meta["joint_names"])
+        self.view = not args.no_view
+        self.writer = self.saver = None
+        self.record_path: Path | None = None
+        self.saved: list[Path] = []
+        self.t0 = time.perf_counter()
+        self.n = 0
+        self.viewer = None
+        if self.view:
+            import cv2
+
+            from perspose_rt.viz.viewer3d import Viewer3D
+
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+            self.viewer = Viewer3D(meta["joint_format"])
+        if args.record is not None:
+            self.start_recording(args.record)
+
+    # ---------------------------------------------------------------- recording
+    def start_recording(self, path: Path | None = None) -> None:
+        self.record_path = path or self.args.out_dir / f"recording_{_stamp()}.npz"
+        self.writer = self._ResultWriter(self.J, self.meta)
+        self.saver = self._PeriodicSaver(self.writer, self.record_path, interval_s=10.0)
+        print(f"recording to {self.record_path}", file=sys.stderr)
+
+    def stop_recording(self, interrupted: bool = False) -> None:
+        if self.writer is None:
+            return
+        from perspose_rt.pipeline.session import run_metadata
+
+        path = self.writer.save(self.record_path, **run_metadata(
+            self.source, self.meta, self.pipe.stats, interrupted=interrupted))
+        print(f"wrote {path} ({len(self.writer)} frames)", file=sys.stderr)
+        self.saved.append(path)
+        self.writer = self.saver = None
+
+    def snapshot(self, packet, overlay) -> None:
+        import cv2
+
+        from perspose_rt.pipeline.session import run_metadata
+
+        base = self.args.out_dir / f"snapshot_{_stamp()}_{packet.frame.index:06d}"
+        base.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(base) + "_overlay.png", overlay)
+        if self.viewer is not None:
+            cv2.imwrite(str(base) + "_3d.png", self.viewer.render())
+        w = self._ResultWriter(self.J, self.meta)
+        w.add(packet.pose, packet.pose_raw_cam)
+        w.save(str(base) + ".npz", **run_metadata(self.source, self.meta, self.pipe.stats))
+        print(f"snapshot {base}_overlay.png / .npz", file=sys.stderr)
+
+    # ---------------------------------------------------------------- per result
+    def __call__(self, p) -> bool:
+        self.n += 1
+        if self.writer is not None:
+            self.writer.add(p.pose, p.pose_raw_cam)
+            self.saver.maybe_save(time.perf_counter())
+        keys: list[str] = []
+        if self.view:
+            keys = self._show(p)
+        for k in keys:
+            if k == "q":
+                return False
+            if k == "r":
+                self.stop_recording() if self.writer is not None else self.start_recording()
+            if k == "s":
+                self.snapshot(p, self._last_overlay)
+        a = self.args
+        if a.max_frames is not None and self.n >= a.max_frames:
+            return False
+        return not (a.duration is not None and time.perf_counter() - self.t0 >= a.duration)
+
+    def _show(self, p) -> list[str]:
+        import cv2
+
+        from perspose_rt.viz.overlay import draw_hud, draw_pose, hud_lines
+
+        st = self.pipe.stats
+        img = draw_pose(p.frame.image.copy(), p.pose)
+        depth = float(p.pose.joints_cam[0, 2]) if p.pose.valid else None
+        draw_hud(img, hud_lines(fps=st.recent_fps(), latency_ms=st.recent_latency_ms(), dropped=self.pipe.dropped,
+                                estimator=self.meta["estimator"], valid=p.pose.valid,
+                                recording=self.writer is not None, depth_m=depth))
+        self._last_overlay = img
+        cv2.imshow(WINDOW, img)
+        keys = []
+        k = cv2.waitKey(1) & 0xFF
+        if k != 0xFF:
+            keys.append(chr(k).lower())
+        self.viewer.update(p.pose, p.frame.camera.resolution)
+        alive, vkeys = self.viewer.poll()
+        if not alive:
+            keys.append("q")
+        return keys + vkeys
+
+    def close(self) -> None:
+        if self.viewer is not None:
+            import cv2
+
+            self.viewer.close()
+            cv2.destroyAllWindows()
+
+
+def run(args: argparse.Namespace) -> int:
+    from perspose_rt.pipeline.build import build_stages
+    from perspose_rt.pipeline.live_sources import open_live_source
+    from perspose_rt.pipeline.runner import Pipeline
+    from perspose_rt.pipeline.session import drive
+    from perspose_rt.pipeline.sources import Intrinsics
+
+    if not args.no_view and not _has_display():
+        raise UserError("no display found: run with --no-view (headless), or set DISPLAY")
+    w, h = args.resolution or (None, None)
+    source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
+                              fps=args.fps, retry_s=args.retry)
+    try:
+        stages, meta = build_stages(estimator_options(args), fps=source.fps)
+    except BaseException:
+        source.close()
+        raise
+    print(f"{source.name}: {source.resolution[0]}x{source.resolution[1]}; camera {source.camera.describe()}",
+          file=sys.stderr)
+    pipe = Pipeline(source, stages, queue_size=1)
+    session = LiveSession(args, source, meta, pipe)
+    interrupted = False
+    try:
+        drive(pipe, session)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        session.stop_recording(interrupted=interrupted)
+        session.close()
+    print(pipe.stats.table(), file=sys.stderr)
+    return 130 if interrupted else 0

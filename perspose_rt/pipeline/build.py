@@ -1,0 +1,151 @@
+"""Assemble the stages of a run from the user's choices, and the metadata that goes with them.
+
+``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``lift`` → ``smooth`` → ``ik``.
+``perspose``: ``perspose`` (track/detect → PR warp + PE → network → 3D) → ``smooth``.
+IK (joint rotations) is available for the H36M-17 skeleton of the lifter; the PersPose network's
+SMPL rotations need the SMPL IK, which this pipeline does not run yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perspose_rt.errors import UserError
+
+log = logging.getLogger(__name__)
+
+ESTIMATORS = ("lifter", "perspose")
+
+
+@dataclass(frozen=True)
+class EstimatorOptions:
+    """How to estimate poses.
+
+    Attributes:
+        name: ``"lifter"`` or ``"perspose"``.
+        static_images: unrelated photos (detector on each image, no tracking, no smoothing).
+        temporal: lifter only: the causal temporal model instead of the single-frame one.
+        backend: perspose only: ``torch``, ``onnxruntime`` or ``tensorrt``.
+        weights: perspose only: weights (torch), ``.onnx`` or engine folder.
+        device: ``cpu`` or ``cuda[:N]`` (perspose).
+        smoothing: ``kalman-cv``, ``kalman-ca``, ``one-euro`` or ``none``.
+        ik: compute joint rotations (lifter).
+        min_detection_confidence: MediaPipe person-detection threshold.
+    """
+
+    name: str = "lifter"
+    static_images: bool = False
+    temporal: bool = False
+    backend: str = "torch"
+    weights: Path | None = None
+    device: str = "cpu"
+    smoothing: str = "kalman-cv"
+    ik: bool = True
+    min_detection_confidence: float = 0.5
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
+    from perspose_rt.lifter import Lifter
+    from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
+    from perspose_rt.metrics.joints import H36M17_NAMES
+    from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
+
+    path = DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE
+    lifter = Lifter.load(path)
+    weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
+    meta = {
+        "estimator": "lifter",
+        "estimator_detail": f"MediaPipe BlazePose (model_complexity=1) + lifter {path.stem}",
+        "joint_format": "h36m17", "joint_names": list(H36M17_NAMES),
+        "weights": path.name,
+        "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
+        "random_weights": False,
+    }
+    stages = [DetectStage(static_image_mode=opts.static_images,
+                          min_detection_confidence=opts.min_detection_confidence), LiftStage(lifter)]
+    return stages, meta
+
+
+def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
+    from perspose_rt.backends import open_backend
+    from perspose_rt.detect import BlazePoseDetector
+    from perspose_rt.metrics.joints import PERSPOSE25_NAMES
+    from perspose_rt.pipeline.perspose_stage import PersPoseStage
+
+    if opts.weights is None:
+        raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
+                        "engine folder); no PersPose weights ship with perspose-rt")
+    weights = Path(opts.weights)
+    if not weights.exists():
+        raise UserError(f"weights not found: {weights}")
+    backend = open_backend(opts.backend, weights, device=opts.device)
+    detector = BlazePoseDetector(static_image_mode=True,
+                                 min_detection_confidence=opts.min_detection_confidence)
+    stage = PersPoseStage(backend, detector, track=not opts.static_images)
+    hash_file = weights if weights.is_file() else None
+    if weights.suffix == ".json" and weights.with_suffix(".safetensors").is_file():
+        hash_file = weights.with_suffix(".safetensors")
+    random_weights = _weights_are_random(weights)
+    if random_weights:
+        log.warning("%s holds RANDOMLY INITIALISED weights (plumbing tests only): the poses are meaningless",
+                    weights)
+    meta = {
+        "estimator": "perspose",
+        "estimator_detail": f"PersPose {backend.describe()}",
+        "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
+        "weights": weights.name,
+        "weights_sha256": _sha256(hash_file) if hash_file is not None else None,
+        "random_weights": random_weights,
+    }
+    return [stage], meta
+
+
+def _weights_are_random(weights: Path) -> bool:
+    """True when the weights' JSON says they are untrained (``"random_init": true`` in its metadata)."""
+    import json
+
+    js = weights if weights.suffix == ".json" else weights.with_suffix(".json")
+    try:
+        doc = json.loads(js.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(doc.get("random_init") or doc.get("metadata", {}).get("random_init"))
+
+
+def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
+    """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
+    from perspose_rt.pipeline.post import IKStage, SmoothStage
+
+    if opts.name == "lifter":
+        stages, meta = _lifter_stages(opts)
+    elif opts.name == "perspose":
+        stages, meta = _perspose_stages(opts)
+    else:
+        raise UserError(f"unknown estimator {opts.name!r}; choose one of {', '.join(ESTIMATORS)}")
+    smoothing = "none" if opts.static_images else opts.smoothing
+    stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
+    meta["smoothing"] = smoothing
+    meta["smoothing_settings"] = _settings(stages[-1].smoother)
+    if opts.ik and meta["joint_format"] == "h36m17":
+        stages.append(IKStage())
+        meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
+    return stages, meta
+
+
+def _settings(smoother: Any) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    s = getattr(smoother, "settings", None)
+    return asdict(s) if is_dataclass(s) else {}

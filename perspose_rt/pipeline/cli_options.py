@@ -1,0 +1,37 @@
+"""Estimator options shared by ``perspose-rt live``, ``video`` and ``images``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from perspose_rt.smoothing import SMOOTHERS
+
+
+def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = True) -> None:
+    g = parser.add_argument_group("estimator")
+    g.add_argument("--estimator", choices=("lifter", "perspose"), default="lifter",
+                   help="lifter: MediaPipe BlazePose + the shipped 2D→3D lifter (default, any CPU); "
+                        "perspose: the PersPose image network (needs --weights)")
+    g.add_argument("--temporal", action="store_true",
+                   help="lifter: use the causal temporal model (smoother, uses the past frames)")
+    g.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
+                   help="perspose: inference backend")
+    g.add_argument("--weights", type=Path, metavar="PATH",
+                   help="perspose: weights (.json/.safetensors), .onnx file or engine folder")
+    g.add_argument("--device", default="cpu", help="perspose: cpu or cuda[:N]")
+    if smoothing:
+        g.add_argument("--smoothing", choices=SMOOTHERS, default="kalman-cv",
+                       help="temporal filter of the 3D joints (docs/PIPELINE.md)")
+    g.add_argument("--no-ik", action="store_true", help="skip the joint rotations (IK)")
+    g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
+                   help="MediaPipe person-detection threshold")
+
+
+def estimator_options(args: argparse.Namespace, static_images: bool = False):
+    from perspose_rt.pipeline.build import EstimatorOptions
+
+    return EstimatorOptions(
+        name=args.estimator, static_images=static_images, temporal=args.temporal, backend=args.backend,
+        weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
+        ik=not args.no_ik, min_detection_confidence=args.min_detection_confidence)

@@ -1,0 +1,178 @@
+"""Open3D viewer: the 3D skeleton in camera space, a floor grid, the camera frustum, SMPL mesh.
+
+Coordinates are the camera frame (OpenCV: x right, y down, z forward, metres); the view looks
+from just behind and above the real camera, so the scene appears as the camera sees it, with
+depth. The floor grid sits under the lowest foot (a slowly adapting estimate), the frustum shows
+the real field of view from ``K``. With no display, Open3D renders offscreen through EGL
+(``visible=False``), which tests and servers use (:meth:`Viewer3D.render`).
+
+Keys in the window (as in the OpenCV window): ``q`` quit, ``r`` start/stop recording,
+``s`` snapshot; :meth:`Viewer3D.poll` returns the keys pressed since the last call.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from perspose_rt.types import PoseResult
+from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side
+
+log = logging.getLogger(__name__)
+
+BACKGROUND = (0.08, 0.08, 0.1)
+_FOOT_NAMES = {"RFoot", "LFoot", "left_ankle", "right_ankle", "left_foot", "right_foot"}
+
+
+def frustum_lines(K: np.ndarray, resolution: tuple[int, int], depth: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Points (5, 3) and edges (8, 2) of the camera pyramid up to ``depth`` metres."""
+    w, h = resolution
+    corners = np.array([[-0.5, -0.5, 1], [w - 0.5, -0.5, 1], [w - 0.5, h - 0.5, 1], [-0.5, h - 0.5, 1]])
+    rays = corners @ np.linalg.inv(K).T
+    pts = np.vstack([np.zeros(3), rays / rays[:, 2:3] * depth])
+    edges = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [2, 3], [3, 4], [4, 1]])
+    return pts, edges
+
+
+def grid_lines(center_xz: tuple[float, float], y: float, half: float = 3.0, step: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """A square grid on the plane ``y`` (camera frame), centred under ``center_xz``."""
+    cx, cz = center_xz
+    ticks = np.arange(-half, half + 1e-9, step)
+    pts, edges = [], []
+    for t in ticks:
+        pts += [[cx + t, y, cz - half], [cx + t, y, cz + half], [cx - half, y, cz + t], [cx + half, y, cz + t]]
+        k = len(pts)
+        edges += [[k - 4, k - 3], [k - 2, k - 1]]
+    return np.asarray(pts, dtype=np.float64), np.asarray(edges, dtype=np.int32)
+
+
+class Viewer3D:
+    """An Open3D window (or offscreen buffer) showing one person's 3D pose.
+
+    Args:
+        joint_format: ``"h36m17"`` or ``"perspose25"``.
+        width, height: window size.
+        visible: False renders offscreen (no display needed).
+        mesh_faces: ``(F, 3)`` SMPL faces; when given, ``pose.extras["vertices"]`` ``(V, 3)``
+            (camera frame, metres) is drawn as a mesh.
+    """
+
+    def __init__(self, joint_format: str, width: int = 960, height: int = 720, visible: bool = True,
+                 mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D") -> None:
+        import open3d as o3d
+
+        self._o3d = o3d
+        self.joint_format = joint_format
+        parents, names = SKELETONS[joint_format]
+        self._edges = np.array([[p, c] for c, p in enumerate(parents) if p >= 0], dtype=np.int32)
+        self._edge_colors = np.array([_side(names[c]) for _, c in self._edges], dtype=np.float64)[:, ::-1] / 255
+        self._feet = [i for i, n in enumerate(names) if n in _FOOT_NAMES]
+        self._keys: list[str] = []
+        self.vis = o3d.visualization.VisualizerWithKeyCallback()
+        for key in "QRS":
+            self.vis.register_key_callback(ord(key), self._key_cb(key.lower()))
+        if not self.vis.create_window(window_name=title, width=width, height=height, visible=visible):
+            raise RuntimeError("Open3D could not create a window or an offscreen (EGL) context")
+        opt = self.vis.get_render_option()
+        opt.background_color = np.asarray(BACKGROUND)
+        opt.line_width = 4.0
+        opt.point_size = 8.0
+        n = len(names)
+        self.skeleton = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((n, 3))),
+                                             o3d.utility.Vector2iVector(self._edges))
+        self.skeleton.colors = o3d.utility.Vector3dVector(self._edge_colors)
+        self.joints = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
+        self.joints.paint_uniform_color([1.0, 1.0, 1.0])
+        self.grid = o3d.geometry.LineSet()
+        self.frustum = o3d.geometry.LineSet()
+        self.mesh = o3d.geometry.TriangleMesh() if mesh_faces is not None else None
+        self._faces = None if mesh_faces is None else np.asarray(mesh_faces, dtype=np.int32)
+        for g in (self.grid, self.frustum, self.skeleton, self.joints):
+            self.vis.add_geometry(g)
+        if self.mesh is not None:
+            self.vis.add_geometry(self.mesh)
+        self._floor_y: float | None = None
+        self._view_set = False
+        self._K: np.ndarray | None = None
+
+    def _key_cb(self, key: str):
+        def cb(_vis) -> bool:
+            self._keys.append(key)
+            return False
+        return cb
+
+    def _set_frustum(self, K: np.ndarray, resolution: tuple[int, int]) -> None:
+        o3d = self._o3d
+        pts, edges = frustum_lines(K, resolution)
+        self.frustum.points = o3d.utility.Vector3dVector(pts)
+        self.frustum.lines = o3d.utility.Vector2iVector(edges)
+        self.frustum.paint_uniform_color([0.9, 0.8, 0.2])
+        self.vis.update_geometry(self.frustum)
+
+    def update(self, pose: PoseResult | None, resolution: tuple[int, int] | None = None) -> None:
+        """Show a result (an invalid one hides the skeleton and keeps the scene)."""
+        o3d = self._o3d
+        if pose is not None and resolution is not None and (self._K is None or not np.array_equal(self._K, pose.K)):
+            self._K = np.asarray(pose.K, dtype=np.float64)
+            self._set_frustum(self._K, resolution)
+        if pose is None or not pose.valid:
+            self.skeleton.colors = o3d.utility.Vector3dVector(np.zeros_like(self._edge_colors) + BACKGROUND)
+            self.joints.paint_uniform_color(BACKGROUND)
+            self.vis.update_geometry(self.skeleton)
+            self.vis.update_geometry(self.joints)
+            return
+        X = np.asarray(pose.joints_cam, dtype=np.float64)
+        self.skeleton.points = o3d.utility.Vector3dVector(X)
+        self.skeleton.colors = o3d.utility.Vector3dVector(self._edge_colors)
+        self.joints.points = o3d.utility.Vector3dVector(X)
+        self.joints.paint_uniform_color([1.0, 1.0, 1.0])
+        feet_y = float(X[self._feet, 1].max()) if self._feet else float(X[:, 1].max())
+        self._floor_y = feet_y if self._floor_y is None else 0.9 * self._floor_y + 0.1 * feet_y
+        pts, edges = grid_lines((float(X[0, 0]), float(X[0, 2])), self._floor_y)
+        self.grid.points = o3d.utility.Vector3dVector(pts)
+        self.grid.lines = o3d.utility.Vector2iVector(edges)
+        self.grid.paint_uniform_color([0.35, 0.35, 0.4])
+        if self.mesh is not None and "vertices" in pose.extras:
+            self.mesh.vertices = o3d.utility.Vector3dVector(np.asarray(pose.extras["vertices"], dtype=np.float64))
+            self.mesh.triangles = o3d.utility.Vector3iVector(self._faces)
+            self.mesh.compute_vertex_normals()
+            self.mesh.paint_uniform_color([0.75, 0.75, 0.78])
+            self.vis.update_geometry(self.mesh)
+        for g in (self.grid, self.skeleton, self.joints):
+            self.vis.update_geometry(g)
+        if not self._view_set:
+            self._look_at(X[0])
+
+    def reset_view(self) -> None:
+        """Aim the view again at the next pose shown (e.g. for an unrelated photo)."""
+        self._view_set = False
+
+    def _look_at(self, target: np.ndarray) -> None:
+        ctl = self.vis.get_view_control()
+        self.vis.reset_view_point(True)
+        ctl.set_lookat(target * 0.6)  # between the camera and the person: both stay in view
+        ctl.set_front([0.35, -0.35, -1.0])  # from behind, above and right of the real camera
+        ctl.set_up([0.0, -1.0, 0.0])  # image "up" is −y in OpenCV camera coordinates
+        ctl.set_zoom(0.7)
+        self._view_set = True
+
+    def poll(self) -> tuple[bool, list[str]]:
+        """Process window events; returns (window still open, keys pressed since last poll)."""
+        alive = bool(self.vis.poll_events())
+        self.vis.update_renderer()
+        keys, self._keys = self._keys, []
+        return alive, keys
+
+    def render(self) -> np.ndarray:
+        """The current view as an (H, W, 3) uint8 BGR image (works offscreen)."""
+        self.vis.poll_events()
+        self.vis.update_renderer()
+        rgb = np.asarray(self.vis.capture_screen_float_buffer(do_render=True))
+        return np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)[..., ::-1])
+
+    def close(self) -> None:
+        self.vis.destroy_window()
+
+
+__all__ = ["CENTRE", "LEFT", "RIGHT", "Viewer3D", "frustum_lines", "grid_lines"]
