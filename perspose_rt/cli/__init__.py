@@ -24,6 +24,7 @@ from perspose_rt.errors import UserError
 
 #: (subcommand name, module under ``perspose_rt.cli``), in the order ``--help`` lists them.
 COMMANDS: list[tuple[str, str]] = [
+    ("live", "live_cmd"), ("video", "video_cmd"), ("images", "images_cmd"),
     ("camera", "camera_cmd"),
     ("calibrate", "calibrate_cmd"),
     ("train-lifter", "train_lifter_cmd"),
