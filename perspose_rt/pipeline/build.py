@@ -71,7 +71,6 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "joint_format": "h36m17", "joint_names": list(H36M17_NAMES),
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
-        "random_weights": False,
     }
     stages = [DetectStage(static_image_mode=opts.static_images,
                           min_detection_confidence=opts.min_detection_confidence), LiftStage(lifter)]
@@ -97,31 +96,14 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     hash_file = weights if weights.is_file() else None
     if weights.suffix == ".json" and weights.with_suffix(".safetensors").is_file():
         hash_file = weights.with_suffix(".safetensors")
-    random_weights = _weights_are_random(weights)
-    if random_weights:
-        log.warning("%s holds RANDOMLY INITIALISED weights (plumbing tests only): the poses are meaningless",
-                    weights)
     meta = {
         "estimator": "perspose",
         "estimator_detail": f"PersPose {backend.describe()}",
         "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
         "weights": weights.name,
         "weights_sha256": _sha256(hash_file) if hash_file is not None else None,
-        "random_weights": random_weights,
     }
     return [stage], meta
-
-
-def _weights_are_random(weights: Path) -> bool:
-    """True when the weights' JSON says they are untrained (``"random_init": true`` in its metadata)."""
-    import json
-
-    js = weights if weights.suffix == ".json" else weights.with_suffix(".json")
-    try:
-        doc = json.loads(js.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return bool(doc.get("random_init") or doc.get("metadata", {}).get("random_init"))
 
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:

@@ -90,8 +90,8 @@ class Viewer3D:
         self._faces = None if mesh_faces is None else np.asarray(mesh_faces, dtype=np.int32)
         for g in (self.grid, self.frustum, self.skeleton, self.joints):
             self.vis.add_geometry(g)
-        if self.mesh is not None:
-            self.vis.add_geometry(self.mesh)
+        self._mesh_added = False
+        opt.mesh_show_back_face = True
         self._floor_y: float | None = None
         self._view_set = False
         self._K: np.ndarray | None = None
@@ -138,6 +138,9 @@ class Viewer3D:
             self.mesh.triangles = o3d.utility.Vector3iVector(self._faces)
             self.mesh.compute_vertex_normals()
             self.mesh.paint_uniform_color([0.75, 0.75, 0.78])
+            if not self._mesh_added:  # Open3D does not draw geometry that was empty when added
+                self.vis.add_geometry(self.mesh, reset_bounding_box=False)
+                self._mesh_added = True
             self.vis.update_geometry(self.mesh)
         for g in (self.grid, self.skeleton, self.joints):
             self.vis.update_geometry(g)

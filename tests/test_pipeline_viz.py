@@ -1,0 +1,107 @@
+"""2D overlay drawing and the Open3D viewer rendered offscreen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perspose_rt.types import PoseResult
+from perspose_rt.viz.overlay import draw_hud, draw_pose, draw_skeleton, hud_lines, skeleton_edges
+from perspose_rt.viz.viewer3d import frustum_lines, grid_lines
+
+K = np.array([[800.0, 0, 319.5], [0, 800, 239.5], [0, 0, 1]])
+
+
+def _pose(valid: bool = True, fmt: str = "h36m17") -> PoseResult:
+    J = 17 if fmt == "h36m17" else 25
+    X = np.zeros((J, 3))
+    X[:, 1] = np.linspace(-0.9, 0.9, J)
+    X[:, 0] = np.sin(np.arange(J)) * 0.2
+    X[:, 2] = 3.0
+    uv = X[:, :2] / X[:, 2:] * 800 + [319.5, 239.5]
+    return PoseResult(0, 0.0, valid, fmt, np.r_[uv.min(0), uv.max(0)], K, uv, X, X - X[0], np.ones(J))
+
+
+def test_skeleton_edges_are_trees() -> None:
+    assert len(skeleton_edges("h36m17")) == 16 and len(skeleton_edges("perspose25")) == 24
+
+
+def test_overlay_draws_where_the_joints_are() -> None:
+    img = np.zeros((480, 640, 3), np.uint8)
+    pose = _pose()
+    draw_pose(img, pose)
+    u, v = np.round(pose.joints_2d[5]).astype(int)
+    assert img[v - 2:v + 3, u - 2:u + 3].max() == 255  # a white joint dot
+    assert img[:, :100].max() == 0 or img.sum() > 0
+    blank = np.zeros_like(img)
+    draw_pose(blank, _pose(valid=False))
+    assert blank.max() == 0  # nothing drawn for an invalid row
+
+
+def test_low_confidence_joints_are_hidden() -> None:
+    img = np.zeros((480, 640, 3), np.uint8)
+    pose = _pose()
+    draw_skeleton(img, pose.joints_2d, "h36m17", confidence=np.zeros(17))
+    assert img.max() == 0
+
+
+def test_hud() -> None:
+    img = np.full((480, 640, 3), 200, np.uint8)
+    lines = hud_lines(fps=29.7, latency_ms=41.2, dropped=3, estimator="lifter", valid=True,
+                      recording=True, depth_m=3.1)
+    assert lines[0].startswith(" 29.7 fps") and "REC" in lines[-1]
+    draw_hud(img, lines)
+    assert img[15:40, 15:200].min() < 100  # the dark panel is there
+
+
+def test_frustum_and_grid_geometry() -> None:
+    pts, edges = frustum_lines(K, (640, 480), depth=0.5)
+    assert pts.shape == (5, 3) and edges.shape == (8, 2)
+    np.testing.assert_allclose(pts[1:, 2], 0.5)
+    np.testing.assert_allclose(pts[2, 0] / pts[2, 2], (639.5 - 319.5) / 800)  # right edge of the image
+    g, e = grid_lines((0.0, 4.0), 1.0, half=1.0, step=0.5)
+    assert np.all(g[:, 1] == 1.0) and e.max() < len(g)
+
+
+@pytest.mark.parametrize("fmt", ["h36m17", "perspose25"])
+def test_viewer_renders_offscreen(fmt: str) -> None:
+    pytest.importorskip("open3d")
+    from perspose_rt.viz.viewer3d import Viewer3D
+
+    try:
+        v = Viewer3D(fmt, 320, 240, visible=False)
+    except RuntimeError as exc:  # pragma: no cover - machines without EGL
+        pytest.skip(f"no offscreen OpenGL: {exc}")
+    try:
+        empty = v.render()
+        v.update(_pose(fmt=fmt), (640, 480))
+        img = v.render()
+        assert img.shape == (240, 320, 3) and img.dtype == np.uint8
+        assert np.abs(img.astype(int) - empty.astype(int)).sum(-1).astype(bool).mean() > 0.01
+        v.update(_pose(valid=False, fmt=fmt), (640, 480))
+        alive, keys = v.poll()
+        assert alive in (True, False)
+        assert keys == []
+    finally:
+        v.close()
+
+
+def test_viewer_draws_mesh_when_given() -> None:
+    pytest.importorskip("open3d")
+    from perspose_rt.viz.viewer3d import Viewer3D
+
+    try:
+        v = Viewer3D("h36m17", 320, 240, visible=False, mesh_faces=np.array([[0, 1, 2], [0, 2, 3]]))
+    except RuntimeError as exc:  # pragma: no cover
+        pytest.skip(f"no offscreen OpenGL: {exc}")
+    try:
+        pose = _pose()
+        v.update(pose, (640, 480))
+        without = v.render()
+        pose.extras["vertices"] = np.array([[-0.5, -0.5, 3.0], [0.5, -0.5, 3.0], [0.5, 0.5, 3.0], [-0.5, 0.5, 3.0]])
+        v.update(pose, (640, 480))
+        with_mesh = v.render()
+        assert np.abs(with_mesh.astype(int) - without.astype(int)).sum() > 0
+        assert len(v.mesh.triangles) == 2
+    finally:
+        v.close()
