@@ -79,8 +79,7 @@ def test_viewer_renders_offscreen(fmt: str) -> None:
         assert img.shape == (240, 320, 3) and img.dtype == np.uint8
         assert np.abs(img.astype(int) - empty.astype(int)).sum(-1).astype(bool).mean() > 0.01
         v.update(_pose(valid=False, fmt=fmt), (640, 480))
-        alive, keys = v.poll()
-        assert alive in (True, False)
+        _alive, keys = v.poll()  # offscreen: no window to close, no keys pressed
         assert keys == []
     finally:
         v.close()
