@@ -3,8 +3,10 @@
 :class:`PatternDetector` wraps the OpenCV detector of each kind and returns a
 :class:`PatternView` (matched image and object points with their ids) or ``None``:
 
-* chessboard: ``cv2.findChessboardCornersSB`` (sector-based, sub-pixel accurate, robust to
-  blur and lighting); the whole board must be visible;
+* chessboard: ``cv2.findChessboardCorners`` (fast), falling back to the sector-based
+  ``cv2.findChessboardCornersSB`` (robust to blur and lighting), then ``cv2.cornerSubPix``
+  (on rendered boards it halves the corner error of either detector); the whole board must
+  be visible;
 * ChArUco: ``cv2.aruco.CharucoDetector.detectBoard``; any ``min_charuco_corners`` (default 6)
   non-collinear identified corners make a view, so a board partly out of the frame still helps
   to cover the image corners;
@@ -80,16 +82,27 @@ class PatternDetector:
             self._charuco = cv2.aruco.CharucoDetector(board, params)
             self._bias = _charuco_bias(spec)
 
+    def _chessboard(self, gray: np.ndarray) -> np.ndarray | None:
+        """Classic detector first (fast), the sector-based one when it fails; then ``cornerSubPix``."""
+        size = self.spec.pattern_size
+        flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_FAST_CHECK
+        found, corners = cv2.findChessboardCorners(gray, size, flags=flags)
+        if not found:
+            found, corners = cv2.findChessboardCornersSB(
+                gray, size, flags=cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE
+            )
+        if not found:
+            return None
+        return _refine_corners(gray, corners, size[0])
+
     def detect(self, image: np.ndarray, label: str = "") -> PatternView | None:
         """Find the pattern in ``image`` (BGR or grey uint8); ``None`` when it is not there."""
         gray = to_gray(image)
         size = (int(gray.shape[1]), int(gray.shape[0]))
         kind = self.spec.kind
         if kind == "chessboard":
-            found, corners = cv2.findChessboardCornersSB(
-                gray, self.spec.pattern_size, flags=cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE
-            )
-            if not found:
+            corners = self._chessboard(gray)
+            if corners is None:
                 return None
             ids = np.arange(self.spec.n_points, dtype=np.int32)
         elif kind == "acircles":
@@ -112,6 +125,16 @@ class PatternDetector:
             corners = np.asarray(corners, np.float32).reshape(-1, 2) - np.float32(self._bias)
         pts = np.asarray(corners, np.float32).reshape(-1, 2)
         return PatternView(pts, self._obj[ids], ids, size, label)
+
+
+def _refine_corners(gray: np.ndarray, corners: np.ndarray, cols: int) -> np.ndarray:
+    """``cornerSubPix`` with a window a quarter of the corner spacing (2–10 px half-width)."""
+    pts = corners.reshape(-1, 2)
+    grid = pts.reshape(-1, cols, 2)
+    steps = np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()
+    half = int(np.clip(np.median(steps) / 4.0, 2, 10))
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 40, 0.001)
+    return cv2.cornerSubPix(gray, corners.reshape(-1, 1, 2).astype(np.float32), (half, half), (-1, -1), crit)
 
 
 @functools.lru_cache(maxsize=8)

@@ -28,7 +28,7 @@ KINDS = ("chessboard", "charuco", "acircles")
 
 #: Sensible defaults per kind: (rows, cols, square_mm, marker_mm); all fit on an A4 page.
 DEFAULTS: dict[str, tuple[int, int, float, float | None]] = {
-    "chessboard": (6, 9, 25.0, None),
+    "chessboard": (6, 9, 22.0, None),
     "charuco": (7, 5, 30.0, 22.0),
     "acircles": (11, 4, 20.0, None),
 }

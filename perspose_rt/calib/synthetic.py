@@ -118,23 +118,75 @@ class SyntheticCamera:
         return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def demo_poses(spec: PatternSpec, n: int = 12, distance_mm: float | None = None, seed: int = 0) -> list:
-    """``n`` varied board poses (tilts of ±20–40° both ways, rolls, offsets) that fill a view.
+def demo_poses(
+    spec: PatternSpec,
+    n: int = 12,
+    K: np.ndarray | None = None,
+    image_size: tuple[int, int] = (640, 480),
+    *,
+    fill: float = 0.5,
+    seed: int = 0,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` varied board poses, as a careful user would hold the board for calibration.
 
-    ``distance_mm`` defaults to about 2.2 board widths (the board then spans roughly half of a
-    60° field of view).
+    Tilts cycle through frontal, ±30° about each axis and the four diagonals (with some jitter
+    and a random roll); positions cycle over a 3 × 3 grid of the image. The distance makes the
+    board about ``fill`` of the image width, and each pose is pulled towards the centre until
+    the whole board (with its quiet zone) lies inside the image of ``K`` (default: 60°
+    horizontal field of view).
     """
     rng = np.random.default_rng(seed)
-    w_mm, h_mm = spec.board_size_mm()
-    d0 = distance_mm or 2.2 * max(w_mm, h_mm)
+    w, h = image_size
+    if K is None:
+        f = w / 2 / np.tan(np.radians(30))
+        K = np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
+    K = np.asarray(K, np.float64)
+    bw, bh = spec.board_size_mm()
+    ox, oy = spec.board_origin_mm()
+    margin = spec.square_mm / 2
+    outline = np.array([[-ox - margin, -oy - margin], [bw - ox + margin, -oy - margin],
+                        [bw - ox + margin, bh - oy + margin], [-ox - margin, bh - oy + margin]])
+    outline = np.column_stack([outline, np.zeros(4)])
+    d0 = K[0, 0] * max(bw, bh) / (fill * w)
     tilts = [(0, 0), (30, 0), (-30, 0), (0, 30), (0, -30), (25, 25), (-25, 25), (25, -25), (-25, -25)]
+    cells = [(-1, -1), (0, 0), (1, 1), (1, -1), (-1, 1), (0, -1), (0, 1), (-1, 0), (1, 0)]
     poses = []
     for i in range(n):
         yaw, pitch = tilts[i % len(tilts)]
-        yaw += rng.uniform(-8, 8)
-        pitch += rng.uniform(-8, 8)
-        roll = rng.uniform(-25, 25)
-        d = d0 * rng.uniform(0.85, 1.15)
-        off = rng.uniform(-0.25, 0.25, 2) * d * np.array([0.8, 0.6])
-        poses.append(board_pose(spec, yaw, pitch, roll, d, (float(off[0]), float(off[1]))))
+        yaw += rng.uniform(-6, 6)
+        pitch += rng.uniform(-6, 6)
+        roll = rng.uniform(-20, 20)
+        d = d0 * rng.uniform(0.9, 1.1)
+        cx, cy = cells[(i + i // len(cells)) % len(cells)]
+        target = np.array([cx * 0.5 * w / 2, cy * 0.5 * h / 2]) / K[0, 0] * d  # mm at distance d
+        for _ in range(30):
+            rvec, tvec = board_pose(spec, yaw, pitch, roll, d, (float(target[0]), float(target[1])))
+            R = cv2.Rodrigues(rvec)[0]
+            X = outline @ R.T + tvec
+            uv = X[:, :2] / X[:, 2:] * K[0, 0] + K[:2, 2]
+            if np.all(uv > 0.02 * np.array([w, h])) and np.all(uv < 0.98 * np.array([w, h])):
+                break
+            target *= 0.8
+            d *= 1.03
+        poses.append((rvec, tvec))
     return poses
+
+
+def render_views(
+    spec: PatternSpec,
+    camera: SyntheticCamera,
+    n: int = 12,
+    *,
+    seed: int = 0,
+    noise_sigma: float = 2.0,
+    blur_sigma: float = 0.6,
+    px_per_mm: float = 4.0,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``n`` rendered views ``(image (H, W) uint8, rvec, tvec)`` of ``spec`` from :func:`demo_poses`."""
+    board = spec.render(px_per_mm, margin_mm=spec.square_mm / 2)
+    rng = np.random.default_rng(seed)
+    out = []
+    for rvec, tvec in demo_poses(spec, n, camera.K, camera.image_size, seed=seed):
+        img = camera.render(board, rvec, tvec, blur_sigma=blur_sigma, noise_sigma=noise_sigma, rng=rng)
+        out.append((img, rvec, tvec))
+    return out

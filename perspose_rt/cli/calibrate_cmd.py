@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--calib-dir", type=Path, default=Path("calib"), help="profile folder (default: ./calib)")
     out.add_argument("--force", action="store_true", help="replace an existing profile of that name")
 
-    pat = parser.add_argument_group("pattern (defaults: chessboard 6x9 inner corners, 25 mm)")
+    pat = parser.add_argument_group("pattern (defaults: chessboard 6x9 inner corners, 22 mm)")
     pat.add_argument("--pattern", choices=("chessboard", "charuco", "acircles"), default="chessboard")
     pat.add_argument("--rows", type=int, help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
     pat.add_argument("--cols", type=int, help="same, across (acircles: circles per row)")
