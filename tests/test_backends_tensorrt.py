@@ -92,8 +92,8 @@ def test_tensorrt_engine_matches_torch(tmp_path):  # pragma: no cover - needs Te
     import numpy as np
     import torch
 
+    from perspose_rt.backends.build import build_engine
     from perspose_rt.backends.tensorrt_backend import TensorRTBackend
-    from perspose_rt.cli.build_engine_cmd import build_engine
     from perspose_rt.models import PersPoseNet
     from perspose_rt.models.export import sample_inputs
 

@@ -9,6 +9,7 @@ backbone features.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,15 @@ def read_tsv() -> list[tuple[str, tuple[int, ...], str]]:
 
 
 def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random tensors in the official layout, scaled so the activations stay O(1)."""
+    """Random tensors in the official layout, scaled so the activations stay O(1).
+
+    Returns a new dict each call (cached tensors: replace entries, never modify them in place).
+    """
+    return dict(_official_state_dict(seed))
+
+
+@functools.lru_cache(maxsize=2)
+def _official_state_dict(seed: int) -> dict[str, torch.Tensor]:
     rng = np.random.default_rng(seed)
     rows = read_tsv()
     bn = {k.rsplit(".", 1)[0] for k, _, _ in rows if k.endswith("running_mean")}
@@ -111,8 +120,10 @@ def test_import_matches_an_independent_recomputation():
     assert not net.training
     B = 2
     img = torch.randn(B, 3, 256, 256)
-    K = np.array([[[310.0, 0, 128], [0, 300.0, 128], [0, 0, 1]],
-                  [[520.0, 0, 131], [0, 530.0, 122], [0, 0, 1]]])
+    # fx = fy as PR crops have (design doc §3.3); lift_uvd is exact through K⁻¹ and equals the
+    # official mean-f formula only then.
+    K = np.array([[[310.0, 0, 128], [0, 310.0, 128], [0, 0, 1]],
+                  [[520.0, 0, 131], [0, 520.0, 122], [0, 0, 1]]])
     with torch.no_grad():
         out = net(img, torch.as_tensor(K, dtype=torch.float32)).numpy()
         W = {k: v.double().numpy() for k, v in sd.items()}
@@ -153,7 +164,7 @@ def test_import_matches_an_independent_recomputation():
 
 
 def test_refuses_missing_unexpected_and_misshaped_keys_by_name():
-    sd = {k: v for k, v in official_state_dict(1).items()}
+    sd = official_state_dict(0)
     sd.pop("backbone.stage3.2.fuse_layers.2.0.1.0.weight")
     sd["backbone.extra_layer.weight"] = torch.zeros(3)
     sd["rho0_layer.weight"] = torch.zeros(2, 2048)
@@ -168,7 +179,7 @@ def test_refuses_missing_unexpected_and_misshaped_keys_by_name():
 
 
 def test_drops_smpl_and_strips_module_prefix():
-    sd = official_state_dict(2)
+    sd = official_state_dict(0)
     tensors, info = convert_official_state_dict({f"module.{k}": v for k, v in sd.items()})
     assert info.stripped_module_prefix and not info.wrapped_in_model_key
     assert len(info.dropped) == 12 and info.kept == 1967 == len(tensors)
@@ -176,8 +187,10 @@ def test_drops_smpl_and_strips_module_prefix():
 
 
 def test_refuses_non_finite_and_non_state_dicts():
-    sd = official_state_dict(3)
-    sd["shape_layer.bias"][0] = float("nan")
+    sd = official_state_dict(0)
+    bias = sd["shape_layer.bias"].clone()
+    bias[0] = float("nan")
+    sd["shape_layer.bias"] = bias
     with pytest.raises(WeightsError, match="shape_layer.bias"):
         convert_official_state_dict(sd)
     with pytest.raises(WeightsError, match="neither a state_dict"):

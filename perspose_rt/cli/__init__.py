@@ -28,7 +28,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("camera", "camera_cmd"),
     ("calibrate", "calibrate_cmd"),
     ("train-lifter", "train_lifter_cmd"),
+    ("import-checkpoint", "import_checkpoint_cmd"), ("build-engine", "build_engine_cmd"),
     ("bench", "bench_cmd"),
+    ("export-bvh", "export_bvh_cmd"),
 ]
 
 

@@ -16,6 +16,7 @@ Mixed precision: each stage runs in the dtype of its own weights, so ``net.backb
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -66,11 +67,11 @@ class PersPoseNet(nn.Module):
 
         return load_weights(path, flip_test=flip_test)
 
-    def save_weights(self, path: str | os.PathLike[str]) -> None:
-        """Write ``path`` (``.safetensors``) and its ``.json`` config atomically."""
+    def save_weights(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+        """Write ``path`` (``.safetensors``) and its ``.json`` config atomically; returns both paths."""
         from perspose_rt.models.weights import save_weights
 
-        save_weights(self, path)
+        return save_weights(self, path)
 
     # ------------------------------------------------------------------ forward
     def encode(self, img: torch.Tensor, K_crop: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
