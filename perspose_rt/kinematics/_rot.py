@@ -52,22 +52,23 @@ def normalize(v: Array) -> Array:
 def swing(a: Array, b: Array) -> Array:
     """Minimal rotation taking direction ``a`` onto ``b`` (..., 3) → (..., 3, 3).
 
-    Rodrigues without trigonometry, ``I + [v]× + [v]×²/(1 + c)``; for (nearly) antiparallel
-    directions, where the minimal rotation is not unique, a half turn about an axis
-    perpendicular to ``a`` (the canonical axis least aligned with ``a``, made perpendicular).
-    Unlike :func:`perspose_rt.geometry.rotation_between` it never raises: IK targets can point
-    anywhere.
+    ``R = c·I + [v]× + k·v vᵀ`` with ``v = â × b̂``, ``c = â · b̂`` and ``k = 1/(1 + c)`` for
+    ``c ≥ 0`` or the equal ``(1 − c)/|v|²`` for ``c < 0``, which stays accurate up to 180°
+    (no trigonometry). For exactly antiparallel directions, where the minimal rotation is not
+    unique, a half turn about an axis perpendicular to ``a`` (the canonical axis least aligned
+    with ``a``, made perpendicular). Unlike :func:`perspose_rt.geometry.rotation_between` it never
+    raises: IK targets can point anywhere.
     """
     xp = ops(a, b)
     a = normalize(a)
     b = normalize(b)
     v = cross(a, b)
     c = dot(a, b)
-    anti = c < -1.0 + 1e-7
+    v2 = dot(v, v)
+    anti = (c < 0) & (v2 < 1e-30)
+    k = xp.where(c >= 0, 1.0 / xp.maximum(1.0 + c, 1e-30), (1.0 - c) / xp.maximum(v2, 1e-30))
     eye = xp.eye(3, a)
-    # I + [v]× + [v]×²/(1+c) == c·I + [v]× + v vᵀ/(1+c)
-    rod = (c[..., None, None] * eye + skew_fast(v)
-           + v[..., :, None] * (v / xp.maximum(1.0 + c, 1e-12)[..., None])[..., None, :])
+    rod = c[..., None, None] * eye + skew_fast(v) + k[..., None, None] * (v[..., :, None] * v[..., None, :])
     if not xp.any(anti):
         return rod
     ex = xp.zeros_like(a)

@@ -110,6 +110,8 @@ def _hinted_rotation(a_loc: Array, hint_loc: Array, strength: Array, lo: Array, 
         (N, k, 3, 3) local rotations and (N, k) weights of the hint.
     """
     xp = ops(a_loc)
+    # a zero-length target bone does not say where the bone points: keep the rest direction
+    a_loc = xp.where((norm(a_loc) < 1e-9)[..., None], rest_dir + 0.0 * a_loc, a_loc)
     prior = rotate(swing(rest_dir, a_loc), rest_hint)  # where the rest hint goes with no twist
     w = _smoothstep((strength - lo) / (hi - lo))
     n = normalize(hint_loc)
@@ -219,9 +221,9 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
     W: list[Any] = [None] * 17
     Q[0] = P[:, 0]
     if xp.name == "numpy":
-        c = lambda a: a  # noqa: E731  (P is float64 like the plan)
+        c = lambda a: a
     else:
-        c = lambda a: xp.asarray(a, like=P)  # noqa: E731
+        c = lambda a: xp.asarray(a, like=P)
     for lev in plan[1]:
         Qj = xp.stack([Q[j] for j in lev.joints], 1)                   # (N, k, 3)
         a_t = P[:, lev.children] - P[:, lev.joints]

@@ -1,0 +1,66 @@
+"""``perspose-rt export-bvh RESULT.npz OUT.bvh``: joint rotations of a result file as BVH motion."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "convert a result .npz (H36M-17 joints) into a BVH animation for Blender, Unity, MotionBuilder"
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("result", help="result .npz written by perspose-rt (joint format h36m17)")
+    parser.add_argument("output", help="BVH file to write")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of the animation (default: the result's fps metadata, else "
+                             "from its timestamps)")
+    parser.add_argument("--units", choices=("m", "cm"), default="m",
+                        help="unit of offsets and root positions (default m)")
+    parser.add_argument("--raw", action="store_true",
+                        help="use the joints before smoothing (joints_cam_raw) instead of joints_cam")
+
+
+def _frame_rate(result, override: float | None) -> float:
+    import numpy as np
+
+    from perspose_rt.errors import InputError
+
+    if override is not None:
+        if not override > 0:
+            raise InputError(f"--fps must be positive, got {override}")
+        return float(override)
+    fps = result.meta.get("fps")
+    if fps:
+        return float(fps)
+    ts = np.asarray(result["timestamp"], dtype=np.float64)
+    dt = np.diff(ts)
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    if dt.size == 0:
+        raise InputError("the result has no fps metadata and no usable timestamps; pass --fps")
+    return float(1.0 / np.median(dt))
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from perspose_rt.errors import InputError
+    from perspose_rt.io.results import load_result
+    from perspose_rt.kinematics.bvh import export_bvh
+
+    result = load_result(args.result)
+    fmt = result.meta.get("joint_format", "")
+    key = "joints_cam_raw" if args.raw else "joints_cam"
+    joints = np.asarray(result[key], dtype=np.float64)
+    if fmt != "h36m17" or joints.shape[1:] != (17, 3):
+        raise InputError(f"{args.result}: export-bvh supports the h36m17 joint format (the lifter); "
+                         f"this file has {fmt or 'an unknown format'} with {joints.shape[1]} joints")
+    fps = _frame_rate(result, args.fps)
+    ex = export_bvh(args.output, joints, result["valid"], fps, units=args.units)
+    n = joints.shape[0]
+    fit_mm = 1000.0 * ex.fit_error_m[~ex.filled]
+    log.info("wrote %s: %d frames at %.3g fps (%d invalid frames filled), skeleton fit median %.1f mm, "
+             "95th percentile %.1f mm", args.output, n, fps, int(ex.filled.sum()),
+             float(np.median(fit_mm)), float(np.percentile(fit_mm, 95)))
+    return 0
