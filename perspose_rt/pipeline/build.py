@@ -29,6 +29,8 @@ class EstimatorOptions:
         name: ``"lifter"`` or ``"perspose"``.
         static_images: unrelated photos (detector on each image, no tracking, no smoothing).
         temporal: lifter only: the causal temporal model instead of the single-frame one.
+        lifter_weights: lifter only: a lifter trained with ``perspose-rt train-lifter`` (its
+            ``.json``) instead of the shipped one.
         backend: perspose only: ``torch``, ``onnxruntime`` or ``tensorrt``.
         weights: perspose only: weights (torch), ``.onnx`` or engine folder.
         device: ``cpu`` or ``cuda[:N]`` (perspose).
@@ -40,6 +42,7 @@ class EstimatorOptions:
     name: str = "lifter"
     static_images: bool = False
     temporal: bool = False
+    lifter_weights: Path | None = None
     backend: str = "torch"
     weights: Path | None = None
     device: str = "cpu"
@@ -62,7 +65,7 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.metrics.joints import H36M17_NAMES
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
 
-    path = DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE
+    path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
     lifter = Lifter.load(path)
     weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
     meta = {

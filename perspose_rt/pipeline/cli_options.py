@@ -15,6 +15,8 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                         "perspose: the PersPose image network (needs --weights)")
     g.add_argument("--temporal", action="store_true",
                    help="lifter: use the causal temporal model (smoother, uses the past frames)")
+    g.add_argument("--lifter-weights", type=Path, metavar="JSON",
+                   help="lifter: weights from `perspose-rt train-lifter` instead of the shipped ones")
     g.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
                    help="perspose: inference backend")
     g.add_argument("--weights", type=Path, metavar="PATH",
@@ -32,6 +34,7 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
     from perspose_rt.pipeline.build import EstimatorOptions
 
     return EstimatorOptions(
-        name=args.estimator, static_images=static_images, temporal=args.temporal, backend=args.backend,
+        name=args.estimator, static_images=static_images, temporal=args.temporal,
+        lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
         ik=not args.no_ik, min_detection_confidence=args.min_detection_confidence)

@@ -176,3 +176,41 @@ class ImageFolderSource:
 
     def close(self) -> None:
         pass
+
+
+class ArraySource:
+    """Frames already in memory, as a file source (``live = False``): benchmarks and tests.
+
+    Args:
+        images: BGR frames (all the same size).
+        fps: nominal rate (timestamps are ``index / fps``).
+        camera: intrinsics of the frames.
+        total: frames to deliver, cycling through ``images`` (default: each image once).
+    """
+
+    live = False
+    failed = 0
+
+    def __init__(self, images: list[np.ndarray], fps: float, camera: CameraModel, total: int | None = None,
+                 name: str = "memory") -> None:
+        if not images:
+            raise InputError("no frames")
+        self.images, self.fps, self.camera = images, float(fps), camera
+        self.resolution = camera.resolution
+        self.total = len(images) if total is None else int(total)
+        self.name = name
+        self._i = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def read(self) -> Frame | None:
+        if self._i >= self.total:
+            return None
+        i = self._i
+        self._i += 1
+        return Frame(index=i, timestamp=i / self.fps, image=self.images[i % len(self.images)],
+                     camera=self.camera, source=self.name)
+
+    def close(self) -> None:
+        pass
