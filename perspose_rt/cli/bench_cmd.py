@@ -13,6 +13,7 @@ HELP = "run a benchmark (model, lifter, pipeline, ik) and record it in docs/BENC
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
+    ("model", "perspose_rt.bench.model"),
     ("pipeline", "perspose_rt.bench.pipeline"),
 ]
 
