@@ -82,6 +82,9 @@ def test_undistort_image_straightens_a_dot():
                                [160 + 300 * 0.4, 120 + 300 * 0.3], atol=1.0)
     with pytest.raises(CalibrationError):
         Undistorter(cam)(np.zeros((100, 100), np.uint8))
+    np.testing.assert_array_equal(cam.undistort_image(img), out)
+    assert cam.__dict__["_undistorter"] is not None  # maps computed once, reused per frame
+    assert cam.undistort_image(img) is not img
 
 
 @pytest.mark.parametrize("K, msg", [

@@ -181,10 +181,18 @@ class CameraModel:
         return out.reshape(uv.shape)
 
     def undistort_image(self, image: np.ndarray) -> np.ndarray:
-        """Undistort a whole image (same K, same size). For video, prefer :class:`Undistorter`."""
+        """Undistort a whole image (same K, same size).
+
+        The remap tables are computed on the first call and kept with this (immutable) model, so
+        undistorting every frame of a stream costs one ``cv2.remap`` per frame.
+        """
         if not self.has_distortion:
             return image
-        return Undistorter(self)(image)
+        undistorter = self.__dict__.get("_undistorter")
+        if undistorter is None:
+            undistorter = Undistorter(self)
+            object.__setattr__(self, "_undistorter", undistorter)
+        return undistorter(image)
 
 
 class Undistorter:
