@@ -1,0 +1,65 @@
+"""``perspose-rt train-lifter``: train a 2D→3D keypoint lifter on Human3.6M (S1, S5, S6, S7, S8)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from perspose_rt.paths import shared_data_dir
+
+HELP = "train the 2D-to-3D keypoint lifter (PE + PR on rays) on Human3.6M; resumable"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=shared_data_dir() / "h36m",
+                        help="Human3.6M folder with poses_3d_17j.npz and cameras.json (default: %(default)s)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="run folder: checkpoint.pt, log.csv, val.csv, lifter.safetensors/.json; "
+                             "an existing checkpoint there is resumed")
+    parser.add_argument("--kind", choices=("single", "temporal"), default="single")
+    parser.add_argument("--variant", choices=("pepr", "pe", "boxnorm"), default="pepr",
+                        help="input encoding: PE+PR rays (default), PE rays only, or box-normalised pixels")
+    parser.add_argument("--width", type=int, default=None, help="hidden width (default 768 single, 256 temporal)")
+    parser.add_argument("--blocks", type=int, default=2,
+                        help="residual blocks (single) or dilated layers (temporal: window 3^(blocks+1))")
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--steps", type=int, default=8000)
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--p-real", type=float, default=0.25,
+                        help="share of samples seen by the real H36M cameras (rest: virtual cameras)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--ckpt-every", type=int, default=500)
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from perspose_rt.bench.report import command_line
+    from perspose_rt.errors import UserError
+    from perspose_rt.lifter.api import Lifter
+    from perspose_rt.lifter.evaluate import evaluate_sequences, s9_slice
+    from perspose_rt.lifter.models import LifterConfig
+    from perspose_rt.lifter.train import TrainOptions, train
+
+    width = args.width or (768 if args.kind == "single" else 256)
+    cfg = LifterConfig(kind=args.kind, variant=args.variant, width=width, blocks=args.blocks,
+                       dropout=args.dropout)
+    if args.steps < 1 or args.batch < 2:
+        raise UserError("--steps must be ≥ 1 and --batch ≥ 2")
+    val_seqs = s9_slice(args.data)
+
+    def validate(model, cfg_):
+        model.eval()
+        return evaluate_sequences(Lifter(model, cfg_), val_seqs)["mpjpe"]["mean"]
+
+    opts = TrainOptions(data=args.data, out=args.out, config=cfg, steps=args.steps, batch=args.batch,
+                        lr=args.lr, seed=args.seed, p_real=args.p_real, threads=args.threads,
+                        ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress)
+    try:
+        summary = train(opts, validate=validate)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"done: {args.out / 'lifter.json'} (S9-slice MPJPE {summary['final_val_mpjpe_mm_s9_slice']:.1f} mm)")
+    return 0

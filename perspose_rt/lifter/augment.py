@@ -1,0 +1,175 @@
+"""Training samples: Human3.6M poses seen by real and random virtual cameras, with detector-like noise.
+
+Every call to :meth:`PoseSampler.sample` draws fresh samples from a ``torch.Generator``, so a
+training run seeded per step is reproducible and resumable. Shapes: ``B`` samples of ``T``
+consecutive frames (the last one is the target; ``T = 1`` for the single-frame model).
+
+Virtual cameras (the default 75 % of samples):
+
+* horizontal FOV uniform in 30°–110°, image 640–1920 px wide with aspect 16:9, 4:3, 1:1, 3:4
+  or 9:16, principal point within ~1 % of the centre;
+* the person turned by a random yaw, the camera pitched by ±30° and rolled by ±15°;
+* the root anywhere in the frame (5 %–95 % of each side, so limbs may leave the image) at a
+  depth log-uniform in 2–10 m (farther when the person would not fit in the frame);
+* pinhole projection.
+
+Real cameras (25 %): the four calibrated Human3.6M cameras of the pose's subject, projected with
+their lens distortion.
+
+2D noise shaped like detector errors (per sample): 30 % of samples are clean; the others get
+Gaussian noise of σ = U(0,1)²·0.15·(RMS spread of the keypoints), 2 % of joints become outliers
+(σ = 0.5·spread, confidence < 0.4), 2 % are dropped (confidence 0) and the Neck/Nose joint is
+dropped in 10 % more frames (the SH detector and BlazePose do not have it). Confidences of normal
+joints are U(0.6, 1), or exactly 1 in half of the clean samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from perspose_rt.geometry import project_points, rays_from_pixels
+from perspose_rt.lifter.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+
+_ASPECTS = torch.tensor([16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16], dtype=torch.float64)
+_WORLD_TO_LEVEL_CAM = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
+
+
+def _rot_x(a: torch.Tensor) -> torch.Tensor:
+    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
+    return torch.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(*a.shape, 3, 3)
+
+
+def _rot_z(a: torch.Tensor) -> torch.Tensor:
+    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
+    return torch.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(*a.shape, 3, 3)
+
+
+def _u(gen: torch.Generator, shape, lo=0.0, hi=1.0) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
+
+
+class PoseSampler:
+    """Draws (2D keypoints, K, confidence, camera-space 3D) training samples.
+
+    Args:
+        poses: ``{"S1/Directions": (N, 17, 3) world metres}``.
+        cameras: ``{subject: {camera id: H36MCamera}}`` for the subjects of ``poses``.
+        p_real: probability of a real Human3.6M camera instead of a virtual one.
+        hfov_deg: range of the virtual horizontal field of view.
+        depth_m: range of the virtual root depth.
+        pitch_deg, roll_deg: half-ranges of the virtual camera's tilt.
+        noise: ``False`` for clean 2D and unit confidences (tests, evaluation).
+    """
+
+    def __init__(self, poses: dict[str, np.ndarray], cameras: dict[str, dict[str, H36MCamera]],
+                 p_real: float = 0.25, hfov_deg=(30.0, 110.0), depth_m=(2.0, 10.0),
+                 pitch_deg: float = 30.0, roll_deg: float = 15.0, noise: bool = True) -> None:
+        keys = sorted(poses)
+        if not keys:
+            raise ValueError("no poses to sample from")
+        subjects = sorted({k.split("/")[0] for k in keys})
+        self.X = torch.from_numpy(np.concatenate([poses[k] for k in keys])).double()
+        lengths = [len(poses[k]) for k in keys]
+        starts = np.repeat(np.cumsum([0] + lengths[:-1]), lengths)
+        self.seq_start = torch.from_numpy(starts).long()
+        self.subject = torch.from_numpy(
+            np.repeat([subjects.index(k.split("/")[0]) for k in keys], lengths)).long()
+        cams = [[cameras[s][cid] for cid in sorted(cameras[s])] for s in subjects]
+        self.n_cams = len(cams[0])
+
+        def stack(fn):
+            return torch.tensor(np.array([[fn(c) for c in row] for row in cams]), dtype=torch.float64)
+
+        self.cam_R, self.cam_C = stack(lambda c: c.R), stack(lambda c: c.center)
+        self.cam_f, self.cam_c = stack(lambda c: c.f), stack(lambda c: c.c)
+        self.cam_k, self.cam_p = stack(lambda c: c.k), stack(lambda c: c.p)
+        self.cam_K = stack(lambda c: c.K)
+        self.p_real, self.hfov, self.depth = p_real, hfov_deg, depth_m
+        self.pitch, self.roll, self.noise = math.radians(pitch_deg), math.radians(roll_deg), noise
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def sample(self, B: int, T: int = 1, gen: torch.Generator | None = None, strides=(1, 2)):
+        """Draw ``B`` windows of ``T`` frames.
+
+        Returns:
+            keypoints (B,T,17,2) px float64, K (B,3,3) float64, confidence (B,T,17) float64,
+            joints_cam (B,T,17,3) metres float64.
+        """
+        gen = gen or torch.Generator().manual_seed(0)
+        M = len(self)
+        i = torch.randint(M, (B,), generator=gen)
+        st = torch.tensor(strides)[torch.randint(len(strides), (B,), generator=gen)]
+        offs = torch.arange(T - 1, -1, -1)
+        idx = torch.maximum(i[:, None] - st[:, None] * offs, self.seq_start[i][:, None])
+        Xw = self.X[idx]  # (B,T,17,3)
+
+        real = _u(gen, (B,)) < self.p_real
+        ci = torch.randint(self.n_cams, (B,), generator=gen)
+        X = torch.empty(Xw.shape, dtype=torch.float64)
+        uv = torch.empty(Xw.shape[:-1] + (2,), dtype=torch.float64)
+        K = torch.empty(B, 3, 3, dtype=torch.float64)
+        r, v = real.nonzero()[:, 0], (~real).nonzero()[:, 0]
+        if len(r):  # real cameras, with distortion
+            s, c = self.subject[i[r]], ci[r]
+            Xr = torch.einsum("bij,btkj->btki", self.cam_R[s, c], Xw[r] - self.cam_C[s, c][:, None, None])
+            e = (slice(None), None, None)
+            uv[r] = project_h36m(Xr, self.cam_f[s, c][e], self.cam_c[s, c][e], self.cam_k[s, c][e],
+                                 self.cam_p[s, c][e])
+            X[r], K[r] = Xr, self.cam_K[s, c]
+        if len(v):
+            X[v], uv[v], K[v] = self._virtual(Xw[v], gen)
+        uv, conf = self._corrupt(uv, gen) if self.noise else (uv, torch.ones(uv.shape[:-1], dtype=uv.dtype))
+        return uv, K, conf, X
+
+    def _virtual(self, Xw: torch.Tensor, gen: torch.Generator):
+        B = Xw.shape[0]
+        rel = Xw - Xw[:, -1:, :1]
+        yaw = _u(gen, (B,), 0, 2 * math.pi)
+        tilt = _rot_z(_u(gen, (B,), -self.roll, self.roll)) @ _rot_x(_u(gen, (B,), -self.pitch, self.pitch))
+        M = tilt @ _WORLD_TO_LEVEL_CAM @ _rot_z(yaw)
+        rel_cam = torch.einsum("bij,btkj->btki", M, rel)
+
+        W = _u(gen, (B,), 640, 1920).round()
+        Hh = (W / _ASPECTS[torch.randint(len(_ASPECTS), (B,), generator=gen)]).round()
+        hfov = torch.deg2rad(_u(gen, (B,), *self.hfov))
+        f = W / (2 * torch.tan(hfov / 2))
+        cx = W / 2 + 0.01 * W * torch.randn(B, generator=gen, dtype=torch.float64)
+        cy = Hh / 2 + 0.01 * Hh * torch.randn(B, generator=gen, dtype=torch.float64)
+        K = torch.zeros(B, 3, 3, dtype=torch.float64)
+        K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = f, f, cx, cy, 1.0
+
+        z_lo = torch.maximum(torch.full_like(f, self.depth[0]),
+                             torch.maximum(1.8 * f / (0.95 * Hh), 1.0 * f / (0.95 * W)))
+        z_hi = torch.maximum(torch.full_like(f, self.depth[1]), z_lo)
+        z0 = torch.exp(_u(gen, (B,)) * (z_hi.log() - z_lo.log()) + z_lo.log())
+        uv0 = torch.stack([_u(gen, (B,), 0.05, 0.95) * W, _u(gen, (B,), 0.05, 0.95) * Hh], -1)
+        root = rays_from_pixels(uv0, K) * z0[:, None]
+        X = rel_cam + root[:, None, None]
+        X = torch.cat([X[..., :2], X[..., 2:].clamp_min(0.1)], -1)
+        uv = project_points(X, K[:, None, None])
+        return X, uv, K
+
+    def _corrupt(self, uv: torch.Tensor, gen: torch.Generator):
+        B, T, J, _ = uv.shape
+        last = uv[:, -1]
+        spread = ((last - last.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()  # (B,)
+        clean = _u(gen, (B,)) < 0.3
+        sigma = torch.where(clean, torch.zeros_like(spread), _u(gen, (B,)) ** 2 * 0.15 * spread)
+        uv = uv + torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * sigma[:, None, None, None]
+        conf = _u(gen, (B, T, J), 0.6, 1.0)
+        ones = clean & (_u(gen, (B,)) < 0.5)
+        conf = torch.where(ones[:, None, None], torch.ones_like(conf), conf)
+        noisy = ~clean[:, None, None]
+        outlier = (_u(gen, (B, T, J)) < 0.02) & noisy
+        jump = torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * 0.5 * spread[:, None, None, None]
+        uv = torch.where(outlier[..., None], uv + jump, uv)
+        conf = torch.where(outlier, _u(gen, (B, T, J), 0.0, 0.4), conf)
+        drop = (_u(gen, (B, T, J)) < 0.02) & noisy
+        drop[..., H36M_NECK_NOSE] |= _u(gen, (B, T)) < 0.1
+        conf = torch.where(drop, torch.zeros_like(conf), conf)
+        return uv, conf

@@ -1,0 +1,93 @@
+"""Lifting networks: strided training form = dilated inference form, causality, API shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from perspose_rt.errors import InputError, WeightsError
+from perspose_rt.geometry import project_points
+from perspose_rt.lifter import Lifter, LifterConfig
+from perspose_rt.lifter.encoding import N_FEATURES
+from perspose_rt.lifter.models import build_model
+from perspose_rt.lifter.weights import load_weights, save_weights
+
+
+def _randomised(cfg: LifterConfig) -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = build_model(cfg)
+    for mod in m.modules():  # non-trivial BatchNorm statistics
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    return m.eval()
+
+
+def _sequence(n: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+    X = rng.normal(0, 0.3, (1, 17, 3)) + np.array([0.5, 0.0, 4.0]) + rng.normal(0, 0.01, (n, 17, 3))
+    return project_points(X, K), K, rng.uniform(0.5, 1.0, (n, 17))
+
+
+def test_temporal_strided_equals_dilated():
+    cfg = LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0)
+    m = _randomised(cfg)
+    x = torch.randn(5, cfg.window, N_FEATURES)
+    with torch.no_grad():
+        torch.testing.assert_close(m.forward_window(x), m(x)[:, 0], atol=1e-5, rtol=1e-5)
+        # over a longer sequence, output i is the window ending at frame i + 26
+        seq = torch.randn(1, 40, N_FEATURES)
+        full = m(seq)[0]
+        assert full.shape == (40 - cfg.window + 1, 49)
+        torch.testing.assert_close(full[5], m.forward_window(seq[:, 5:5 + cfg.window])[0], atol=1e-5, rtol=1e-5)
+
+
+def test_temporal_predict_is_causal_and_equals_the_stream():
+    rng = np.random.default_rng(0)
+    lifter = Lifter(_randomised(LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0)),
+                    LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0))
+    uv, K, conf = _sequence(40, rng)
+    full = lifter.predict(uv, K, conf)
+    assert full.shape == (40, 17, 3)
+    changed = uv.copy()
+    changed[30:] += 25.0  # the future must not change the past
+    np.testing.assert_allclose(lifter.predict(changed, K, conf)[:30], full[:30], atol=1e-6)
+    stream = lifter.stream()
+    live = np.stack([stream.push(uv[i], K, conf[i]) for i in range(40)])
+    np.testing.assert_allclose(live, full, atol=1e-5)
+    stream.reset()
+    np.testing.assert_allclose(stream.push(uv[0], K, conf[0]), full[0], atol=1e-5)
+
+
+def test_single_predict_batch_equals_stream_and_weights_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    cfg = LifterConfig(kind="single", width=32, blocks=1)
+    lifter = Lifter(_randomised(cfg), cfg)
+    uv, K, conf = _sequence(6, rng)
+    out = lifter.predict(uv, np.broadcast_to(K, (6, 3, 3)), conf)
+    s = lifter.stream()
+    np.testing.assert_allclose(np.stack([s.push(uv[i], K, conf[i]) for i in range(6)]), out, rtol=1e-5, atol=1e-5)
+    path = save_weights(tmp_path / "m", lifter.model, cfg, {"note": "test"})
+    again = Lifter.load(path)
+    assert again.config == cfg and again.metadata["note"] == "test"
+    np.testing.assert_allclose(again.predict(uv, K, conf), out, rtol=3e-3)  # float16 storage
+    assert lifter.predict(np.zeros((0, 17, 2)), K).shape == (0, 17, 3)
+
+
+def test_api_errors(tmp_path):
+    cfg = LifterConfig(kind="single", width=16, blocks=1)
+    lifter = Lifter(build_model(cfg), cfg)
+    with pytest.raises(InputError):
+        lifter.predict(np.zeros((2, 16, 2)), np.eye(3))
+    with pytest.raises(InputError):
+        lifter.predict(np.zeros((2, 17, 2)), np.eye(3)[None].repeat(3, 0))
+    with pytest.raises(InputError):
+        lifter.predict(np.full((1, 17, 2), np.nan), np.eye(3))
+    with pytest.raises(WeightsError):
+        Lifter.load(tmp_path / "absent.json")
+    (tmp_path / "bad.json").write_text('{"format": "other"}')
+    with pytest.raises(WeightsError):
+        load_weights(tmp_path / "bad.json")
