@@ -30,7 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("train-lifter", "train_lifter_cmd"),
     ("import-checkpoint", "import_checkpoint_cmd"), ("build-engine", "build_engine_cmd"),
     ("bench", "bench_cmd"),
-    ("export-bvh", "export_bvh_cmd"),
+    ("export-bvh", "export_bvh_cmd"), ("convert-smpl", "convert_smpl_cmd"),
 ]
 
 
