@@ -27,7 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("live", "live_cmd"), ("video", "video_cmd"), ("images", "images_cmd"),
     ("camera", "camera_cmd"),
     ("calibrate", "calibrate_cmd"),
-    ("train-lifter", "train_lifter_cmd"),
+    ("train-lifter", "train_lifter_cmd"), ("eval-lifter", "eval_lifter_cmd"),
     ("import-checkpoint", "import_checkpoint_cmd"), ("build-engine", "build_engine_cmd"),
     ("bench", "bench_cmd"),
     ("export-bvh", "export_bvh_cmd"), ("convert-smpl", "convert_smpl_cmd"),

@@ -15,6 +15,7 @@ HELP = "run a benchmark (model, lifter, pipeline, ik) and record it in docs/BENC
 BENCHES: list[tuple[str, str]] = [
     ("model", "perspose_rt.bench.model"),
     ("pipeline", "perspose_rt.bench.pipeline"),
+    ("lifter", "perspose_rt.bench.lifter"),
 ]
 
 
