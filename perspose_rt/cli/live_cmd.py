@@ -68,6 +68,7 @@ class LiveSession:
         self.t0 = time.perf_counter()
         self.n = 0
         self.viewer = None
+        self._last_overlay = None
         if self.view:
             import cv2
 
@@ -117,20 +118,27 @@ class LiveSession:
         if self.writer is not None:
             self.writer.add(p.pose, p.pose_raw_cam)
             self.saver.maybe_save(time.perf_counter())
-        keys: list[str] = []
-        if self.view:
-            keys = self._show(p)
-        for k in keys:
-            if k == "q":
-                return False
-            if k == "r":
-                self.stop_recording() if self.writer is not None else self.start_recording()
-            if k == "s":
-                self.snapshot(p, self._last_overlay)
+        keys = self._show(p) if self.view else []
+        if not self.handle_keys(keys, p):
+            return False
         a = self.args
         if a.max_frames is not None and self.n >= a.max_frames:
             return False
         return not (a.duration is not None and time.perf_counter() - self.t0 >= a.duration)
+
+    def handle_keys(self, keys: list[str], p) -> bool:
+        """Act on ``q`` (returns False: stop), ``r`` (toggle recording) and ``s`` (snapshot)."""
+        for k in keys:
+            if k == "q":
+                return False
+            if k == "r":
+                if self.writer is not None:
+                    self.stop_recording()
+                else:
+                    self.start_recording()
+            if k == "s":
+                self.snapshot(p, self._last_overlay if self._last_overlay is not None else p.frame.image)
+        return True
 
     def _show(self, p) -> list[str]:
         import cv2

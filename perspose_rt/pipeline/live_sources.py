@@ -188,10 +188,12 @@ class SimulatedCamera(LiveSource):
             self.disconnect_after = None if self.reconnect else self.disconnect_after
             return None
         now = time.perf_counter()
-        if self._t0 is None:
-            self._t0 = now
-        due = self._t0 + self._delivered / self.fps
-        if due > now:
+        due = None if self._t0 is None else self._t0 + self._delivered / self.fps
+        if due is None or now - due > 1.0 / self.fps:
+            # Nobody read for a while (start-up): like a real camera, do not replay the missed
+            # frames in a burst; re-anchor the clock so the next frame is due now.
+            self._t0 = now - self._delivered / self.fps
+        elif due > now:
             time.sleep(due - now)
         img = self._images[self._delivered % len(self._images)]
         self._delivered += 1

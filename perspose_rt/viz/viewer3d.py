@@ -84,8 +84,9 @@ class Viewer3D:
         self.skeleton.colors = o3d.utility.Vector3dVector(self._edge_colors)
         self.joints = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
         self.joints.paint_uniform_color([1.0, 1.0, 1.0])
-        self.grid = o3d.geometry.LineSet()
-        self.frustum = o3d.geometry.LineSet()
+        # One point each (Open3D warns about empty geometry when computing the view's bounds).
+        self.grid = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((1, 3))), o3d.utility.Vector2iVector())
+        self.frustum = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((1, 3))), o3d.utility.Vector2iVector())
         self.mesh = o3d.geometry.TriangleMesh() if mesh_faces is not None else None
         self._faces = None if mesh_faces is None else np.asarray(mesh_faces, dtype=np.int32)
         for g in (self.grid, self.frustum, self.skeleton, self.joints):

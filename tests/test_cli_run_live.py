@@ -1,0 +1,76 @@
+"""``perspose-rt live`` headless on a simulated camera, its keys, and its bad inputs; run_live.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from perspose_rt.cli import build_parser, main
+from perspose_rt.io.results import load_result
+from perspose_rt.paths import REPO_ROOT
+
+
+def test_headless_live_on_simulated_camera(video_path: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "live.npz"
+    code = main(["live", "--camera", f"sim:{video_path}", "--no-view", "--max-frames", "40",
+                 "--record", str(out), "--f35", "50"])
+    assert code == 0
+    r = load_result(out)
+    assert len(r) == 40 and r["valid"].mean() > 0.9
+    assert np.all(np.diff(r["frame_index"]) >= 1) and np.all(np.diff(r["timestamp"]) > 0)
+    m = r.meta
+    assert m["source_kind"] == "SimulatedCamera" and m["intrinsics_source"].startswith("f35:50")
+    t = m["timings"]
+    assert t["frames_out"] == 40 and t["latency_ms"]["p95"] > 0
+    assert t["frames_in"] == t["frames_out"] + t["dropped"] or t["frames_in"] >= t["frames_out"]
+    err = capsys.readouterr().err
+    assert "end-to-end latency" in err and f"wrote {out}" in err
+
+
+def test_keys_record_and_snapshot(video_path: Path, tmp_path: Path) -> None:
+    """The q/r/s actions (what the windows' keys call), driven directly."""
+    from perspose_rt.cli.live_cmd import LiveSession
+    from perspose_rt.pipeline.build import EstimatorOptions, build_stages
+    from perspose_rt.pipeline.live_sources import open_live_source
+    from perspose_rt.pipeline.runner import Pipeline
+
+    args = build_parser().parse_args(["live", "--camera", f"sim:{video_path}", "--no-view",
+                                      "--out-dir", str(tmp_path)])
+    source = open_live_source(args.camera)
+    stages, meta = build_stages(EstimatorOptions(ik=False), fps=30)
+    pipe = Pipeline(source, stages)
+    session = LiveSession(args, source, meta, pipe)
+    with pipe:
+        for i, p in enumerate(pipe.results()):
+            keys = {2: ["r"], 8: ["s"], 12: ["r"], 14: ["q"]}.get(i, [])
+            if not session(p) or not session.handle_keys(keys, p):
+                break
+    assert i == 14
+    recs = sorted(tmp_path.glob("recording_*.npz"))
+    assert len(recs) == 1 and len(load_result(recs[0])) == 10  # frames 3..12 inclusive
+    snaps = sorted(tmp_path.glob("snapshot_*"))
+    assert {s.suffix for s in snaps} == {".png", ".npz"}
+    assert len(load_result(next(s for s in snaps if s.suffix == ".npz"))) == 1
+
+
+def test_no_display_needs_no_view(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["live", "--camera", "sim:whatever.mp4"]) == 2
+    assert "--no-view" in capsys.readouterr().err
+
+
+def test_camera_that_cannot_be_opened(capsys) -> None:
+    assert main(["live", "--camera", "/dev/video-perspose-missing", "--no-view", "--retry", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("perspose-rt: error: cannot open")
+
+
+def test_run_live_py_is_the_live_command() -> None:
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "run_live.py"), "--help"], check=False,
+                         capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "--camera" in out.stdout and "--no-view" in out.stdout

@@ -1,0 +1,141 @@
+"""``perspose-rt video`` end to end on the real video, and every bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from perspose_rt.cli import main
+from perspose_rt.io.results import load_result
+from perspose_rt.metrics import acceleration_error
+from perspose_rt.metrics.joints import H36M17_NAMES, H36M17_PARENTS
+
+N_FRAMES = 60
+#: thighs, shins, upper arms, forearms, spine, shoulders: the bones a skeleton must keep rigid
+LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16), (0, 7), (8, 11), (8, 14)]
+
+
+@pytest.fixture(scope="module")
+def skating(video_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
+    out = tmp_path_factory.mktemp("video")
+    npz, overlay = out / "skating.npz", out / "skating.mp4"
+    code = main(["video", str(video_path), "--out", str(npz), "--overlay", str(overlay),
+                 "--max-frames", str(N_FRAMES), "--no-progress"])
+    return npz, overlay, code
+
+
+def test_every_frame_of_the_skater_is_valid(skating) -> None:
+    npz, overlay, code = skating
+    assert code == 0
+    r = load_result(npz)
+    assert len(r) == N_FRAMES and r["valid"].all()  # the skater is in every frame
+    np.testing.assert_array_equal(r["frame_index"], np.arange(N_FRAMES))
+    np.testing.assert_allclose(np.diff(r["timestamp"]), 1 / 25)
+    assert r.meta["estimator"] == "lifter" and r.joint_names == list(H36M17_NAMES)
+    assert r.meta["intrinsics_source"].startswith("default:") and r.meta["n_failed_frames"] == 0
+    assert len(r.meta["weights_sha256"]) == 64 and r.meta["smoothing"] == "kalman-cv"
+    assert {"detect", "lift", "smooth", "ik"} <= set(r.meta["timings"]["stages_ms"])
+    assert np.all(r["joints_cam"][:, :, 2] > 1.0)  # in front of the camera, metres away
+    assert r["rotations"].shape == (N_FRAMES, 17, 3, 3) and r["rotations_valid"].all()
+    cap = cv2.VideoCapture(str(overlay))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == N_FRAMES and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 1280
+
+
+def test_bone_lengths_are_stable(skating) -> None:
+    r = load_result(skating[0])
+    X = r["joints_cam"].astype(np.float64)
+    for c, p in LIMBS:
+        assert H36M17_PARENTS[c] == p or H36M17_PARENTS[p] == c or (p, c) in ((0, 7),)
+        length = np.linalg.norm(X[:, c] - X[:, p], axis=-1)
+        cv = length.std() / length.mean()
+        assert cv < 0.10, f"bone {H36M17_NAMES[p]}-{H36M17_NAMES[c]}: CV {cv:.3f}"
+
+
+def test_smoothing_lowers_jitter(skating) -> None:
+    """No ground truth for this video: the smoothed joints' acceleration (frame to frame) must be
+    lower than the raw ones' (``acceleration_error`` against a motionless reference)."""
+    r = load_result(skating[0])
+    still = np.zeros_like(r["joints_cam"])
+    smooth = acceleration_error(r["joints_cam"], still).mean()
+    raw = acceleration_error(r["joints_cam_raw"], still).mean()
+    assert smooth < 0.8 * raw
+
+
+def _avi(path: Path, frames: list[np.ndarray], fps: float = 25) -> Path:
+    h, w = frames[0].shape[:2]
+    wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        wr.write(f)
+    wr.release()
+    return path
+
+
+def test_missing_and_unreadable_video_exit_2(tmp_path: Path, capsys) -> None:
+    assert main(["video", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"perspose-rt: error: video file not found: {tmp_path / 'nope.mp4'}"]
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(4096))
+    assert main(["video", str(junk), "--out", str(tmp_path / "o.npz")]) == 2
+    assert "perspose-rt: error:" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_nobody_in_frame_gives_invalid_rows(tmp_path: Path) -> None:
+    video = _avi(tmp_path / "empty.avi", [np.full((240, 320, 3), 90, np.uint8)] * 5)
+    out = tmp_path / "empty.npz"
+    assert main(["video", str(video), "--out", str(out), "--no-progress", "--fov", "60"]) == 0
+    r = load_result(out)
+    assert len(r) == 5 and not r["valid"].any()
+    for name in ("joints_cam", "joints_2d", "joints_rel", "bbox", "confidence"):
+        assert np.all(r[name] == 0) and np.all(np.isfinite(r[name]))
+    assert r.meta["intrinsics_source"].startswith("fov:60")
+
+
+def test_truncated_video_records_failed_frames(video_path: Path, tmp_path: Path) -> None:
+    cap = cv2.VideoCapture(str(video_path))
+    frames = [cv2.resize(cap.read()[1], (640, 360)) for _ in range(20)]
+    data = _avi(tmp_path / "full.avi", frames).read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "cut.npz"
+    assert main(["video", str(cut), "--out", str(out), "--no-progress"]) == 0
+    r = load_result(out)
+    assert 0 < len(r) < 20 and r.meta["n_failed_frames"] == 20 - len(r)
+    assert r["valid"].all()
+
+
+def test_calibration_of_another_aspect_ratio_is_refused(tmp_path: Path, capsys) -> None:
+    from perspose_rt.camera import CameraModel, save_profile
+
+    video = _avi(tmp_path / "v.avi", [np.zeros((240, 320, 3), np.uint8)] * 2)
+    prof = save_profile(tmp_path / "cam.yaml", CameraModel.from_fov(60, (640, 360)))
+    assert main(["video", str(video), "--out", str(tmp_path / "o.npz"), "--calib", str(prof)]) == 2
+    assert "aspect ratio" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_a_complete_npz(video_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "part.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perspose_rt", "video", str(video_path), "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 120
+    line = ""
+    while " fps; camera " not in line and time.monotonic() < deadline:  # printed once the stages are built
+        line = proc.stderr.readline()
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    r = load_result(out)
+    assert 0 < len(r) < 207 and r.meta["interrupted"] is True
+    np.testing.assert_array_equal(r["frame_index"], np.arange(len(r)))
