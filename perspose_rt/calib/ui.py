@@ -104,7 +104,13 @@ def run_interactive(
             if key in (ord("q"), 27):
                 break
             if key == ord(" "):
-                message = "captured" if session.capture() else "no pattern in view to capture"
+                if session.capture():
+                    message = "captured"
+                    print_fn(f"captured {label}: {len(session.views)} views (space)")
+                elif status.view is None:
+                    message = "no pattern in view to capture"
+                else:
+                    message = "this view is already captured: move the board"
                 message_until = time.monotonic() + 2
             elif key == ord("c"):
                 try:

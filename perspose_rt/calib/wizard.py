@@ -20,7 +20,7 @@ import numpy as np
 from perspose_rt.calib.coverage import CoverageMap, Tilt
 from perspose_rt.calib.detect import PatternDetector, PatternView
 from perspose_rt.calib.patterns import PatternSpec
-from perspose_rt.calib.quality import DEFAULT_MAX_EDGE_WIDTH_PX, SteadinessMeter, edge_width
+from perspose_rt.calib.quality import DEFAULT_MAX_EDGE_WIDTH_PX, SteadinessMeter, edge_width, motion_px
 from perspose_rt.calib.solve import CalibrationResult, SolveOptions, calibrate
 from perspose_rt.errors import CalibrationError, InputError
 
@@ -139,10 +139,14 @@ class CalibrationSession:
         return status
 
     def capture(self) -> bool:
-        """Capture the last frame's view regardless of the policy (space bar). False: no pattern."""
+        """Capture the last frame's view regardless of the policy (space bar).
+
+        Returns False when there is no pattern in view, or when it is where the latest captured
+        view was (within 1 px: the same pose twice adds nothing).
+        """
         if self.last is None or self.last.view is None:
             return False
-        if any(v is self.last.view for v in self.views):
+        if self.views and motion_px(self.views[-1], self.last.view) < 1.0:
             return False
         self._add(self.last.view, self.last.tilt)
         self.last = replace(self.last, captured=True, reason="captured")
