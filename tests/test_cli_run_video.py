@@ -122,6 +122,12 @@ def test_calibration_of_another_aspect_ratio_is_refused(tmp_path: Path, capsys) 
     assert "aspect ratio" in capsys.readouterr().err
 
 
+def test_perspose_without_weights_is_one_line(tmp_path: Path, capsys) -> None:
+    video = _avi(tmp_path / "v.avi", [np.zeros((240, 320, 3), np.uint8)] * 2)
+    assert main(["video", str(video), "--out", str(tmp_path / "o.npz"), "--estimator", "perspose"]) == 2
+    assert "needs --weights" in capsys.readouterr().err
+
+
 def test_ctrl_c_leaves_a_complete_npz(video_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "part.npz"
     proc = subprocess.Popen(

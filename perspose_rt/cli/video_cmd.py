@@ -56,17 +56,24 @@ def run(args: argparse.Namespace) -> int:
             overlay.write(draw_pose(p.frame.image.copy(), p.pose))
         bar.update(1)
 
-    interrupted = False
+    interrupted, error = False, None
     try:
         drive(pipe, sink)
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         bar.close()
         if overlay is not None:
             overlay.close(keep=True)
         # Always write what was computed (complete and loadable), even after a failure or Ctrl-C.
-        writer.save(args.out, **run_metadata(source, writer.meta, pipe.stats, interrupted=interrupted))
+        writer.save(args.out, **run_metadata(source, writer.meta, pipe.stats, interrupted=interrupted,
+                                             error=error))
+        if error is not None:
+            print(f"perspose-rt: the {len(writer)} frames processed before the failure are in {args.out}",
+                  file=sys.stderr)
     s = pipe.stats
     print(s.table(), file=sys.stderr)
     valid = sum(1 for v in writer.arrays()["valid"] if v)
