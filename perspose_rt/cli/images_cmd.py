@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         draw_hud(img, [f"{frame.source}: {depth}", f"camera: {frame.camera.source}"])
         save_image(out_dir / f"{stem}_overlay.jpg", img)
         if viewer is not None and pose.valid:
+            viewer.reset_view()  # each photo gets its own viewpoint and floor
             viewer.update(pose, frame.camera.resolution)
             save_image(out_dir / f"{stem}_3d.png", viewer.render())
-            viewer.reset_view()  # each photo gets its own viewpoint
         print(f"{frame.source}: {depth} (camera {frame.camera.describe()})")
 
     pipe = Pipeline(source, stages)

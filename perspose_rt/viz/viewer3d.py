@@ -149,16 +149,17 @@ class Viewer3D:
             self._look_at(X[0])
 
     def reset_view(self) -> None:
-        """Aim the view again at the next pose shown (e.g. for an unrelated photo)."""
+        """Aim the view again at the next pose shown, and forget the floor (e.g. an unrelated photo)."""
         self._view_set = False
+        self._floor_y = None
 
     def _look_at(self, target: np.ndarray) -> None:
         ctl = self.vis.get_view_control()
         self.vis.reset_view_point(True)
-        ctl.set_lookat(target * 0.6)  # between the camera and the person: both stay in view
+        ctl.set_lookat(target * 0.8)  # between the camera and the person, nearer the person
         ctl.set_front([0.35, -0.35, -1.0])  # from behind, above and right of the real camera
         ctl.set_up([0.0, -1.0, 0.0])  # image "up" is −y in OpenCV camera coordinates
-        ctl.set_zoom(0.7)
+        ctl.set_zoom(0.45)
         self._view_set = True
 
     def poll(self) -> tuple[bool, list[str]]:
