@@ -144,3 +144,17 @@ def test_simulated_camera_reconnects() -> None:
     with Pipeline(cam, [Step("a")]) as p:
         out = list(p.results())
     assert cam.reconnects == 1 and len(out) >= 10
+
+
+def test_ring_buffer_keeps_constant_memory() -> None:
+    from perspose_rt.pipeline.timing import PipelineStats, RingBuffer
+
+    rb = RingBuffer(5)
+    for v in range(12):
+        rb.add(float(v))
+    assert rb.count == 12 and rb.values().tolist() == [7, 8, 9, 10, 11] and rb.values(last=2).tolist() == [10, 11]
+    st = PipelineStats(capacity=4)
+    for i in range(100):
+        st.record("x", float(i))
+    s = st.summary()["stages_ms"]["x"]
+    assert s["n"] == 100 and s["p50"] == 97.5  # percentiles over the last 4 samples
