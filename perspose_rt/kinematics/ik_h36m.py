@@ -20,6 +20,7 @@ See docs/KINEMATICS.md for what the 17 joints cannot determine.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,12 +81,16 @@ class IKResult:
     """
 
     local_rotmats: Array
-    axis_angle: Array
     root_orient: Array
     root_transl: Array
     rest: Skeleton
     joints: Array
     twist_determined: Array
+
+    @functools.cached_property
+    def axis_angle(self) -> Array:
+        """(N, J, 3) the local rotations as axis × angle (radians), computed on first use."""
+        return matrix_to_axis_angle(self.local_rotmats)
 
 
 def _smoothstep(x: Array) -> Array:
@@ -136,6 +141,7 @@ class _Level:
     rest_frame_t: np.ndarray
     all_children: list[int]      # every child of the level's joints
     child_owner: list[int]       # position in level of each child's parent
+    owner_joints: list[int]      # joint index of each child's parent
     child_offsets: np.ndarray
 
 
@@ -155,7 +161,7 @@ def _plan(rest: Skeleton) -> tuple[_Level, ...]:
     root = _Level([0], [-1], [7], [], [(0, 4, 1)], [], np.array([_LINE_SIN_LO]),
                   np.array([_LINE_SIN_HI]), _unit(off[[7]]), (off[4] - off[1])[None],
                   _np_frame(off[[7]], (off[4] - off[1])[None]).swapaxes(-1, -2), [1, 4, 7],
-                  [0, 0, 0], off[[1, 4, 7]])
+                  [0, 0, 0], [0, 0, 0], off[[1, 4, 7]])
     levels.append(root)
     for js, cs, sources in _LEVELS:
         planes, lines, free = [], [], []
@@ -175,7 +181,8 @@ def _plan(rest: Skeleton) -> tuple[_Level, ...]:
         levels.append(_Level(list(js), [H36M17_PARENTS[j] for j in js], list(cs), planes, lines,
                              free, lo, hi, rest_dir, rest_hint,
                              _np_frame(rest_dir, rest_hint).swapaxes(-1, -2),
-                             [c for _, c in kids], [i for i, _ in kids], off[[c for _, c in kids]]))
+                             [c for _, c in kids], [i for i, _ in kids], [js[i] for i, _ in kids],
+                             off[[c for _, c in kids]]))
     return tuple(levels)
 
 
@@ -214,18 +221,16 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
         if len(_PLANS) > 64:
             _PLANS.clear()
         _PLANS[id(rest)] = plan
-    N = P.shape[0]
-    G: list[Any] = [None] * 17
-    L: list[Any] = [None] * 17
-    Q: list[Any] = [None] * 17
-    W: list[Any] = [None] * 17
-    Q[0] = P[:, 0]
+    G = xp.zeros_like(P[:, :, :, None] * P[:, :1, None, :])             # (N, 17, 3, 3)
+    L = G + xp.eye(3, P)                                                # leaves stay identity
+    Q = xp.zeros_like(P)
+    W = xp.zeros_like(P[..., 0])
+    Q[:, 0] = P[:, 0]
     if xp.name == "numpy":
         c = lambda a: a
     else:
         c = lambda a: xp.asarray(a, like=P)
     for lev in plan[1]:
-        Qj = xp.stack([Q[j] for j in lev.joints], 1)                   # (N, k, 3)
         a_t = P[:, lev.children] - P[:, lev.joints]
         hint = xp.zeros_like(a_t)
         strength = xp.zeros_like(a_t[..., 0])
@@ -241,28 +246,21 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
             hint[:, pos] = n
             strength[:, pos] = norm(cross(normalize(a_t[:, pos]), normalize(n)))
         if lev.parents[0] < 0:
-            Gp_t = None
+            Gp = None
             a_loc, h_loc = a_t, hint
         else:
-            Gp = xp.stack([G[p] for p in lev.parents], 1)              # (N, k, 3, 3)
+            Gp = G[:, lev.parents]                                      # (N, k, 3, 3)
             Gp_t = transpose(Gp)
             a_loc, h_loc = rotate(Gp_t, a_t), rotate(Gp_t, hint)
         Lk, wk = _hinted_rotation(a_loc, h_loc, strength, c(lev.lo), c(lev.hi), c(lev.rest_dir),
                                   c(lev.rest_hint), c(lev.rest_frame_t))
-        Gk = Lk if Gp_t is None else Gp @ Lk
-        Qc = Qj[:, lev.child_owner] + rotate(Gk[:, lev.child_owner], c(lev.child_offsets))
-        for i, j in enumerate(lev.joints):
-            L[j], G[j], W[j] = Lk[:, i], Gk[:, i], wk[:, i]
-        for i, ch in enumerate(lev.all_children):
-            Q[ch] = Qc[:, i]
-    eye = xp.broadcast_to(xp.eye(3, P), (N, 3, 3))
-    zero = xp.zeros_like(P[:, 0, 0])
-    for j in LEAVES:
-        L[j], W[j] = eye, zero
-    local = xp.stack(L, 1)
-    return IKResult(local_rotmats=local, axis_angle=matrix_to_axis_angle(local), root_orient=G[0],
-                    root_transl=P[:, 0], rest=rest, joints=xp.stack(Q, 1),
-                    twist_determined=xp.stack(W, 1))
+        Gk = Lk if Gp is None else Gp @ Lk
+        L[:, lev.joints] = Lk
+        G[:, lev.joints] = Gk
+        W[:, lev.joints] = wk
+        Q[:, lev.all_children] = Q[:, lev.owner_joints] + rotate(Gk[:, lev.child_owner], c(lev.child_offsets))
+    return IKResult(local_rotmats=L, root_orient=G[:, 0],
+                    root_transl=P[:, 0], rest=rest, joints=Q, twist_determined=W)
 
 
 _DEFAULT_REST = h36m17_skeleton()

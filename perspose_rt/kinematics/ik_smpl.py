@@ -23,6 +23,7 @@ sample's own bone lengths (no β search).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,13 +63,17 @@ class SMPLIKResult:
     """
 
     local_rotmats: Array
-    axis_angle: Array
     root_orient: Array
     root_transl: Array
     smpl_transl: Array
     rest_joints: Array
     betas: Array | None
     joints: Array
+
+    @functools.cached_property
+    def axis_angle(self) -> Array:
+        """(N, 24, 3) θ as axis × angle (radians), computed on first use."""
+        return matrix_to_axis_angle(self.local_rotmats)
 
 
 def ortho_twist_rest(bone: Array) -> Array:
@@ -253,6 +258,6 @@ def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Arr
     Q, R0, R9 = hybrik_positions(P, rest, big_diff=model is not None)
     theta = compose_rotations(Q, rest, R0, R9, twist, leaf_rotmats)
     joints_out = Q + P[:, :1]
-    return SMPLIKResult(local_rotmats=theta, axis_angle=matrix_to_axis_angle(theta), root_orient=R0,
+    return SMPLIKResult(local_rotmats=theta, root_orient=R0,
                         root_transl=joints_out[:, 0], smpl_transl=joints_out[:, 0] - rest[:, 0],
                         rest_joints=rest, betas=out_betas, joints=joints_out)
