@@ -16,6 +16,8 @@ BENCHES: list[tuple[str, str]] = [
     ("model", "perspose_rt.bench.model"),
     ("pipeline", "perspose_rt.bench.pipeline"),
     ("lifter", "perspose_rt.bench.lifter"),
+    ("ik", "perspose_rt.bench.ik"),
+    ("calib", "perspose_rt.calib.bench"),
 ]
 
 
