@@ -138,3 +138,25 @@ def test_bad_input_shapes(small_net):
         small_net(torch.zeros(1, 3, 128, 128), torch.eye(3)[None])
     with pytest.raises(ValueError, match="K_crop must be"):
         small_net(torch.zeros(2, 3, 256, 256), torch.eye(3)[None])
+
+
+def test_forward_builds_no_tensor_from_host_data(small_net):
+    """CUDA-graph safety: no ``torch.tensor(list)``/index-by-list in our forward (a host→device copy)."""
+    import traceback
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    offenders = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten.lift_fresh.default:
+                frames = [f for f in traceback.extract_stack() if "perspose_rt" in f.filename]
+                if frames and "/models/" in frames[-1].filename:
+                    offenders.append(f"{frames[-1].filename}:{frames[-1].lineno}")
+            return func(*args, **(kwargs or {}))
+
+    image, K = sample_inputs(1)
+    with torch.no_grad(), Record():
+        small_net(torch.from_numpy(image), torch.from_numpy(K), flip_test=True)
+    assert offenders == []

@@ -58,6 +58,14 @@ class PersPoseNet(nn.Module):
         self.leaf_rot_layer = nn.Linear(spec.feat_dim, 6 * config.num_leaf)
         self.cam_layer = nn.Conv2d(2, self.backbone.pe_channels, 1, bias=False)
         nn.init.normal_(self.cam_layer.weight, std=0.01)
+        # flip-test constants (not part of the state_dict)
+        k_scale, k_shift = torch.ones(3, 3), torch.zeros(3, 3)
+        k_scale[0, 2], k_shift[0, 2] = -1.0, float(config.input_size)
+        self.register_buffer("_flip_k_scale", k_scale, persistent=False)
+        self.register_buffer("_flip_k_shift", k_shift, persistent=False)
+        self.register_buffer("_flip_sign", torch.tensor([-1.0, 1.0, 1.0]), persistent=False)
+        self.register_buffer("_flip_perm", torch.tensor(_flip_permutation(J)), persistent=False)
+        self.register_buffer("_leaf_flip_order", torch.tensor(LEAF_FLIP_ORDER), persistent=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -110,25 +118,20 @@ class PersPoseNet(nn.Module):
         if not flip:
             return self.heads(*self.encode(img, K_crop))
         W = float(self.config.input_size)
-        # cx ← W − cx (mirrored crop); written as arithmetic so that it traces to plain ONNX ops.
-        scale = torch.ones(3, 3, dtype=K_crop.dtype, device=K_crop.device)
-        scale[0, 2] = -1.0
-        shift = torch.zeros(3, 3, dtype=K_crop.dtype, device=K_crop.device)
-        shift[0, 2] = W
-        K_f = K_crop * scale + shift
+        # cx ← W − cx (mirrored crop) as arithmetic on constant buffers: no tensor is built from
+        # host data inside the forward, so it traces to plain ONNX ops and is CUDA-graph safe.
+        K_f = K_crop * self._flip_k_scale + self._flip_k_shift
         out = self.heads(*self.encode(img.flip(-1), K_f))
-        perm = _flip_permutation(self.config.num_joints)
-        uv = out["uv"][:, perm]
-        twist = out["twist"][:, perm]
-        sign = torch.tensor([-1.0, 1.0, 1.0], dtype=twist.dtype, device=twist.device)
-        F = torch.diag(sign)
+        perm = self._flip_perm
+        uv = out["uv"].index_select(1, perm)
+        F = torch.diag(self._flip_sign)
         return {
             "uv": torch.stack([W - uv[..., 0], uv[..., 1]], dim=-1),
-            "depth": out["depth"][:, perm],
+            "depth": out["depth"].index_select(1, perm),
             "rho0": out["rho0"],
-            "twist": twist * sign,
+            "twist": out["twist"].index_select(1, perm) * self._flip_sign,
             "beta": out["beta"],
-            "leaf_rot": (F @ out["leaf_rot"] @ F)[:, list(LEAF_FLIP_ORDER)],
+            "leaf_rot": (F @ out["leaf_rot"] @ F).index_select(1, self._leaf_flip_order),
         }
 
     def forward(self, img: torch.Tensor, K_crop: torch.Tensor, flip_test: bool | None = None) -> PersPoseOutput:
