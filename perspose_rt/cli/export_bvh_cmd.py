@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "from its timestamps)")
     parser.add_argument("--units", choices=("m", "cm"), default="m",
                         help="unit of offsets and root positions (default m)")
+    parser.add_argument("--rigid-torso", action="store_true",
+                        help="leave out the zero-length hip and collar joints (12 rotating joints only; the "
+                             "hips and shoulders then follow the rigid pelvis and thorax)")
     parser.add_argument("--raw", action="store_true",
                         help="use the joints before smoothing (joints_cam_raw) instead of joints_cam")
 
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.result}: export-bvh supports the h36m17 joint format (the lifter); "
                          f"this file has {fmt or 'an unknown format'} with {joints.shape[1]} joints")
     fps = _frame_rate(result, args.fps)
-    ex = export_bvh(args.output, joints, result["valid"], fps, units=args.units)
+    ex = export_bvh(args.output, joints, result["valid"], fps, units=args.units,
+                    attachments=not args.rigid_torso)
     n = joints.shape[0]
     fit_mm = 1000.0 * ex.fit_error_m[~ex.filled]
     log.info("wrote %s: %d frames at %.3g fps (%d invalid frames filled), skeleton fit median %.1f mm, "

@@ -12,6 +12,12 @@ lock: ``Yrotation Xrotation Zrotation`` for the root, ``Zrotation Yrotation Xrot
 legs, spine and neck (bones along y), ``Zrotation Xrotation Yrotation`` for arms (bones along
 x). The angles are made continuous over time (no 360° jumps).
 
+Hierarchy: the 12 rotating joints of the H36M-17 skeleton (feet, head and wrists are End
+Sites), plus by default four zero-length attachment joints, ``RightHipJoint``/``LeftHipJoint``
+and ``LeftCollar``/``RightCollar`` as in the CMU files, which let the hips and shoulders follow
+the input where a rigid pelvis and thorax cannot (pelvic tilt, shoulder shrug). With them the
+file reproduces every input joint up to the fixed bone lengths.
+
 Invalid frames (nobody detected) are filled before the IK by the documented rule: joint
 positions are interpolated linearly between the nearest valid frames before and after, and held
 at the first/last valid frame at the ends of the sequence.
@@ -90,19 +96,78 @@ class BvhExport:
         path: the file.
         ik: the IK result of the (filled) frames, camera frame.
         filled: (N,) bool, frames that were invalid and filled by interpolation/hold.
-        fit_error_m: (N, 17) distance between the BVH skeleton's joints and the input joints
-            (the part of the input a rigid skeleton cannot follow: bone-length changes and
-            torso deformation; see docs/KINEMATICS.md).
+        fit_error_m: (N, 17) distance between the BVH skeleton's joints and the (filled) input
+            joints: what a skeleton with fixed bones cannot follow (bone-length changes, and
+            torso deformation without attachment joints; see docs/KINEMATICS.md).
+        joints: (N, 17, 3) the BVH skeleton's joints in the camera frame, metres.
     """
 
     path: Path
     ik: IKResult
     filled: np.ndarray
     fit_error_m: np.ndarray
+    joints: np.ndarray
+
+
+# The BVH hierarchy with attachment joints: zero-length "HipJoint"/"Collar" joints (as in the
+# CMU files) between the rigid torso and each hip and shoulder, so the file can follow a pelvis
+# and shoulders that deform relative to the spine and neck. (name, parent in this list, H36M-17
+# joint whose offset it carries or None for an attachment joint)
+_EXT = (
+    ("Hips", -1, 0), ("RightHipJoint", 0, None), ("RightUpLeg", 1, 1), ("RightLeg", 2, 2), ("RightFoot", 3, 3),
+    ("LeftHipJoint", 0, None), ("LeftUpLeg", 5, 4), ("LeftLeg", 6, 5), ("LeftFoot", 7, 6),
+    ("Spine", 0, 7), ("Thorax", 9, 8), ("Neck", 10, 9), ("Head", 11, 10),
+    ("LeftCollar", 10, None), ("LeftArm", 13, 11), ("LeftForeArm", 14, 12), ("LeftHand", 15, 13),
+    ("RightCollar", 10, None), ("RightArm", 17, 14), ("RightForeArm", 18, 15), ("RightHand", 19, 16),
+)
+#: Index in :func:`attachment_skeleton` of each H36M-17 joint.
+H36M17_EXT_INDEX = tuple(next(i for i, e in enumerate(_EXT) if e[2] == j) for j in range(17))
+
+
+def attachment_skeleton(rest: Skeleton) -> Skeleton:
+    """The H36M-17 rest skeleton with zero-length hip and collar attachment joints (21 joints)."""
+    off = np.array([np.zeros(3) if j is None else rest.offsets[j] for _, _, j in _EXT])
+    return Skeleton("h36m17-bvh", tuple(n for n, _, _ in _EXT), tuple(p for _, p, _ in _EXT), off)
+
+
+def attachment_rotations(ik: IKResult, joints: np.ndarray) -> np.ndarray:
+    """Local rotations (N, 21, 3, 3) of :func:`attachment_skeleton` that reproduce ``joints``.
+
+    Each attachment joint turns the rigid-torso direction of its hip or shoulder onto the input
+    one (minimal swing, in the pelvis or thorax frame); the hip or shoulder below it is
+    re-expressed relative to it, so every global rotation of the IK is unchanged.
+    """
+    from perspose_rt.kinematics._rot import swing
+
+    L17 = ik.local_rotmats
+    N = L17.shape[0]
+    _, G = _fk_global(ik)
+    out = np.empty((N, len(_EXT), 3, 3))
+    for i, (_, _, j) in enumerate(_EXT):
+        if j is not None:
+            out[:, i] = L17[:, j]
+    for i, (_, p, j) in enumerate(_EXT):
+        if j is not None:
+            continue
+        child = i + 1
+        hj = _EXT[child][2]
+        par17 = ik.rest.parents[hj]
+        target = np.einsum("nji,nj->ni", G[:, par17], joints[:, hj] - joints[:, par17])
+        C = swing(np.broadcast_to(ik.rest.offsets[hj], target.shape), target)
+        out[:, i] = C
+        out[:, child] = np.swapaxes(C, -1, -2) @ L17[:, hj]
+    return out
+
+
+def _fk_global(ik: IKResult) -> tuple[np.ndarray, np.ndarray]:
+    from perspose_rt.kinematics.fk import forward_kinematics
+
+    return forward_kinematics(ik.local_rotmats, ik.rest, ik.root_orient, ik.root_transl, return_global=True)
 
 
 def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarray | None,
-               fps: float, units: str = "m", rest: Skeleton | str | None = "fit") -> BvhExport:
+               fps: float, units: str = "m", rest: Skeleton | str | None = "fit",
+               attachments: bool = True) -> BvhExport:
     """Write H36M-17 camera-frame joints to a BVH file (IK → Euler angles).
 
     Args:
@@ -113,6 +178,9 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
         units: ``"m"`` or ``"cm"`` for offsets and root positions.
         rest: rest skeleton for the IK; ``"fit"`` (default) fits bone lengths and the torso to
             the valid frames, ``None`` uses the default H36M skeleton.
+        attachments: add the zero-length hip and collar joints (default), so the file follows
+            the input's hips and shoulders exactly; without them the torso is rigid and the
+            limbs carry its residual (see docs/KINEMATICS.md).
     """
     x = np.asarray(joints, dtype=np.float64)
     if x.ndim != 3 or x.shape[1:] != (17, 3):
@@ -121,6 +189,8 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
         raise InputError("no frame to export")
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(f"frame rate must be positive, got {fps}")
+    if units not in _UNITS:
+        raise InputError(f"units must be 'm' or 'cm', got {units!r}")
     v = np.ones(x.shape[0], bool) if valid is None else np.asarray(valid, dtype=bool)
     if v.shape != (x.shape[0],):
         raise InputError(f"valid must have one flag per frame ({x.shape[0]}), got shape {v.shape}")
@@ -130,10 +200,19 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
 
         rest = fit_h36m17_skeleton(filled, ok)
     ik = solve_ik_h36m17(filled, rest)
-    local = ik.local_rotmats.copy()
+    from perspose_rt.kinematics.fk import forward_kinematics
+
+    if attachments:
+        skel = attachment_skeleton(ik.rest)
+        local = attachment_rotations(ik, filled)
+        names = skel.joint_names
+        posed = forward_kinematics(local, skel, ik.root_orient, ik.root_transl)[:, list(H36M17_EXT_INDEX)]
+    else:
+        skel, local, names = ik.rest, ik.local_rotmats.copy(), H36M17_BVH_NAMES
+        posed = ik.joints
     local[:, 0] = CAM_TO_BVH @ ik.root_orient
-    write_bvh(path, ik.rest, local, ik.root_transl @ CAM_TO_BVH.T, fps, H36M17_BVH_NAMES, units=units)
-    return BvhExport(Path(path), ik, ~ok, np.linalg.norm(ik.joints - filled, axis=-1))
+    write_bvh(path, skel, local, ik.root_transl @ CAM_TO_BVH.T, fps, names, units=units)
+    return BvhExport(Path(path), ik, ~ok, np.linalg.norm(posed - filled, axis=-1), posed)
 
 
 def write_bvh(path: str | os.PathLike[str], rest: Skeleton, local_rotmats: np.ndarray,
