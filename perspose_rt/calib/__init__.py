@@ -2,8 +2,10 @@
 
 Entry points: :class:`PatternSpec` (what to print and look for), :class:`PatternDetector`,
 :class:`CalibrationSession` (the wizard's logic, driven by any frame source),
-:func:`calibrate` (with outlier-view rejection) and :func:`write_calibration` (``calib/NAME.yaml``
-through :func:`perspose_rt.camera.save_profile`). ``perspose-rt calibrate`` is the command line.
+:func:`calibrate` (with outlier-view rejection) and
+:func:`perspose_rt.calib.output.write_calibration` (``calib/NAME.yaml`` through
+:func:`perspose_rt.camera.save_profile`). ``perspose-rt calibrate`` is the command line; the
+guide is ``docs/CALIBRATION.md``.
 """
 
 from perspose_rt.calib.detect import PatternDetector, PatternView
