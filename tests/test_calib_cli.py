@@ -88,11 +88,28 @@ def test_bad_image_sets_fail_cleanly(tmp_path, renders, capsys, make, argv, need
     assert _files(calib) == []
 
 
-def test_camera_that_cannot_be_opened(tmp_path, capsys):
-    rc, calib = _calib(tmp_path, "--camera", "57", "--headless")
+@pytest.mark.parametrize("headless", [True, False])
+def test_camera_that_cannot_be_opened(tmp_path, capsys, monkeypatch, headless):
+    monkeypatch.setenv("DISPLAY", ":99")  # the window is never opened: the camera fails first
+    rc, calib = _calib(tmp_path, "--camera", "57", *(["--headless"] if headless else []))
     err = capsys.readouterr().err
     assert rc == 2 and "perspose-rt: error: camera 57 cannot be opened" in err
     assert _files(calib) == []
+
+
+def test_wizard_without_a_display_says_so_before_opening_the_camera(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    rc, calib = _calib(tmp_path, "--camera", "57")
+    err = capsys.readouterr().err
+    assert rc == 2 and "no display" in err and "--headless" in err
+    assert _files(calib) == []
+
+
+def test_charuco_marker_defaults_to_three_quarters_of_a_custom_square(tmp_path, capsys):
+    rc, _ = _calib(tmp_path, "--pattern", "charuco", "--square-mm", "16", "--write-pattern", str(tmp_path / "b.png"))
+    assert rc == 0 and "12 mm DICT_5X5_100 markers" in capsys.readouterr().out
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, renders, monkeypatch):
@@ -149,14 +166,3 @@ def test_write_pattern_alone_and_no_source(tmp_path, capsys):
     assert rc == 2 and "choose what to calibrate from" in capsys.readouterr().err
     rc, _ = _calib(tmp_path, "--fov", "60", "--resolution", "640x480", "--name", "../evil")
     assert rc == 2 and "cannot be a file name" in capsys.readouterr().err
-
-
-def test_wizard_window_needs_a_display(monkeypatch):
-    from perspose_rt.calib.ui import require_display
-    from perspose_rt.errors import UserError
-
-    monkeypatch.setattr("sys.platform", "linux")
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    with pytest.raises(UserError, match="--headless"):
-        require_display()

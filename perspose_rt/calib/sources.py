@@ -52,6 +52,7 @@ class CameraSource(_Source):
                 f"camera {index} cannot be opened: check that it is connected and not used by another "
                 "program, or choose another with --camera N"
             )
+        self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # show the newest frame, not a queue of old ones
         if resolution:
             self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, resolution[0])
             self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, resolution[1])

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pat.add_argument("--rows", type=int, help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
     pat.add_argument("--cols", type=int, help="same, across (acircles: circles per row)")
     pat.add_argument("--square-mm", type=float, help="square side (acircles: circle spacing) in mm")
-    pat.add_argument("--marker-mm", type=float, help="ChArUco marker side in mm")
+    pat.add_argument("--marker-mm", type=float, help="ChArUco marker side in mm (default 3/4 of the square)")
     pat.add_argument("--dictionary", default="DICT_5X5_100", help="ChArUco ArUco dictionary (default DICT_5X5_100)")
     pat.add_argument("--write-pattern", type=Path, metavar="FILE", help="write the pattern to print (.pdf or .png)")
     pat.add_argument("--paper", default="A4", choices=("A4", "A3", "letter"), help="paper for --write-pattern")
@@ -79,9 +79,20 @@ def _spec(args: argparse.Namespace):
         args.rows if args.rows is not None else rows,
         args.cols if args.cols is not None else cols,
         args.square_mm if args.square_mm is not None else square,
-        args.marker_mm if args.marker_mm is not None else (marker if args.pattern == "charuco" else None),
+        _marker_mm(args, square, marker),
         args.dictionary,
     )
+
+
+def _marker_mm(args: argparse.Namespace, default_square: float, default_marker: float | None) -> float | None:
+    """ChArUco marker side: as given, the default, or 3/4 of a non-default square."""
+    if args.pattern != "charuco":
+        return args.marker_mm
+    if args.marker_mm is not None:
+        return args.marker_mm
+    if args.square_mm is None or args.square_mm == default_square:
+        return default_marker
+    return round(0.75 * args.square_mm, 2)
 
 
 def _default_name(args: argparse.Namespace, resolution: tuple[int, int] | None) -> str:
@@ -172,6 +183,11 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
             target_views=args.target_views, max_views=args.max_views, max_edge_px=args.max_edge_px
         )
         session = CalibrationSession(spec, config, options)
+        interactive = args.camera is not None and not args.headless
+        if interactive:
+            from perspose_rt.calib.ui import require_display
+
+            require_display()  # before the camera is opened: the clearer error first
         if args.camera is not None:
             source = CameraSource(args.camera, resolution)
             label = f"camera {args.camera}"
@@ -179,7 +195,7 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
             source = VideoFileSource(args.video, args.video_step)
             label = str(args.video)
         with source:
-            if args.camera is not None and not args.headless:
+            if interactive:
                 from perspose_rt.calib.ui import run_interactive
 
                 result = run_interactive(session, source, lambda r: write_calibration(path, r, name, spec, label))
@@ -197,7 +213,7 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
                 session, source, stop_when_ready=args.camera is not None, max_frames=args.max_frames, on_status=report
             )
             if not session.ready:
-                print("note: " + session.hint())
+                print(f"note: the views do not cover everything the wizard asks for; next time, {session.hint()}")
     print(result.summary())
     write_calibration(path, result, name, spec, label)
     camera_line = describe_camera(_camera_of(result))
