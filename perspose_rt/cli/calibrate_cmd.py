@@ -22,7 +22,17 @@ HELP = "calibrate a camera (live wizard, photos, video, or FOV) and save calib/N
 _SAMPLE_FLAGS = ("fix_aspect_ratio", "fix_principal_point", "zero_tangent_dist", "fix_k4", "fix_k5")
 
 
+EXAMPLES = """examples:
+  perspose-rt calibrate --write-pattern pattern.pdf            # print it at 100 %, check the 50 mm bar
+  perspose-rt calibrate --camera 0 --name desk-webcam --resolution 1280x720
+  perspose-rt calibrate --images shots/ --pattern charuco --name phone
+  perspose-rt calibrate --fov 78 --diagonal --resolution 1280x720 --name box-spec
+guide: docs/CALIBRATION.md"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     src = parser.add_argument_group("what to calibrate from (one of)")
     g = src.add_mutually_exclusive_group()
     g.add_argument("--camera", type=int, metavar="N", help="live camera index: the interactive wizard")
@@ -35,19 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     out = parser.add_argument_group("output")
     out.add_argument("--name", help="profile name: writes CALIB_DIR/NAME.yaml (default: from the source)")
-    out.add_argument("--calib-dir", type=Path, default=Path("calib"), help="profile folder (default: ./calib)")
+    out.add_argument("--calib-dir", type=Path, default=Path("calib"), metavar="DIR", help="profile folder (default: ./calib)")
     out.add_argument("--force", action="store_true", help="replace an existing profile of that name")
 
     pat = parser.add_argument_group("pattern (defaults: chessboard 6x9 inner corners, 22 mm)")
     pat.add_argument("--pattern", choices=("chessboard", "charuco", "acircles"), default="chessboard")
-    pat.add_argument("--rows", type=int, help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
-    pat.add_argument("--cols", type=int, help="same, across (acircles: circles per row)")
-    pat.add_argument("--square-mm", type=float, help="square side (acircles: circle spacing) in mm")
-    pat.add_argument("--marker-mm", type=float, help="ChArUco marker side in mm (default 3/4 of the square)")
-    pat.add_argument("--dictionary", default="DICT_5X5_100", help="ChArUco ArUco dictionary (default DICT_5X5_100)")
+    pat.add_argument("--rows", type=int, metavar="N", help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
+    pat.add_argument("--cols", type=int, metavar="N", help="same, across (acircles: circles per row)")
+    pat.add_argument("--square-mm", type=float, metavar="MM", help="square side (acircles: circle spacing) in mm")
+    pat.add_argument("--marker-mm", type=float, metavar="MM", help="ChArUco marker side in mm (default 3/4 of the square)")
+    pat.add_argument("--dictionary", default="DICT_5X5_100", metavar="NAME", help="ChArUco ArUco dictionary (default DICT_5X5_100)")
     pat.add_argument("--write-pattern", type=Path, metavar="FILE", help="write the pattern to print (.pdf or .png)")
     pat.add_argument("--paper", default="A4", choices=("A4", "A3", "letter"), help="paper for --write-pattern")
-    pat.add_argument("--dpi", type=int, default=300, help="resolution of --write-pattern (default 300)")
+    pat.add_argument("--dpi", type=int, default=300, metavar="N", help="resolution of --write-pattern (default 300)")
 
     sol = parser.add_argument_group("solver")
     sol.add_argument("--fix-aspect-ratio", action="store_true", help="fx = fy (square pixels)")
@@ -57,17 +67,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sol.add_argument("--rational-model", action="store_true", help="also estimate k4, k5, k6 (wide-angle lenses)")
     sol.add_argument("--opencv-sample-flags", action="store_true",
                      help="the flags of OpenCV's calibration sample: " + ", ".join(_SAMPLE_FLAGS))
-    sol.add_argument("--min-views", type=int, default=5, help="fewest views to calibrate from (default 5)")
-    sol.add_argument("--max-views", type=int, default=40, help="most views used (default 40)")
-    sol.add_argument("--outlier-factor", type=float, default=3.0,
+    sol.add_argument("--min-views", type=int, default=5, metavar="N", help="fewest views to calibrate from (default 5)")
+    sol.add_argument("--max-views", type=int, default=40, metavar="N", help="most views used (default 40)")
+    sol.add_argument("--outlier-factor", type=float, default=3.0, metavar="F",
                      help="drop views whose RMS exceeds this × the median (and 0.3 px); 0 disables")
 
     wiz = parser.add_argument_group("wizard and video")
     wiz.add_argument("--headless", action="store_true", help="no window: capture automatically, stop when complete")
-    wiz.add_argument("--target-views", type=int, default=12, help="views the wizard asks for (default 12)")
-    wiz.add_argument("--max-edge-px", type=float, default=5.0, help="blur limit: widest edge in px (default 5)")
-    wiz.add_argument("--max-frames", type=int, help="stop after this many frames (camera, video)")
-    wiz.add_argument("--video-step", type=int, default=1, help="use every N-th video frame (default 1)")
+    wiz.add_argument("--target-views", type=int, default=12, metavar="N", help="views the wizard asks for (default 12)")
+    wiz.add_argument("--max-edge-px", type=float, default=5.0, metavar="PX", help="blur limit: widest edge in px (default 5)")
+    wiz.add_argument("--max-frames", type=int, metavar="N", help="stop after this many frames (camera, video)")
+    wiz.add_argument("--video-step", type=int, default=1, metavar="N", help="use every N-th video frame (default 1)")
 
 
 def _spec(args: argparse.Namespace):
