@@ -28,6 +28,7 @@ import numpy as np
 
 from perspose_rt.geometry._array import ops
 from perspose_rt.geometry.rotation import matrix_to_axis_angle
+from perspose_rt.kinematics._ik_h36m_scalar import scalar_plan, solve_frames
 from perspose_rt.kinematics._rot import cross, dot, frame, norm, normalize, rotate, swing, transpose
 from perspose_rt.kinematics.skeleton import (
     H36M17_HINGE_AXES,
@@ -45,6 +46,9 @@ PLANE_SIN_LO = float(np.sin(np.radians(5.0)))
 PLANE_SIN_HI = float(np.sin(np.radians(20.0)))
 _LINE_SIN_LO, _LINE_SIN_HI = 0.05, 0.10
 LEAVES = (3, 6, 10, 13, 16)
+#: numpy batches up to this many frames run the same formulas on Python floats (faster than
+#: numpy's per-call overhead for a live, one-person stream); larger batches are vectorised.
+SCALAR_MAX_FRAMES = 4
 
 # (joints, primary child, twist source) per level; the source is ("plane", grandchild),
 # ("line", (a, b)) for the direction b → a, or None (twist-free swing).
@@ -217,10 +221,15 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
         raise ValueError(f"solve_ik_h36m17 needs an h36m17 rest skeleton, got {rest.name!r}")
     plan = _PLANS.get(id(rest))
     if plan is None or plan[0] is not rest:
-        plan = (rest, _plan(rest))
+        levels = _plan(rest)
+        plan = (rest, levels, scalar_plan(levels))
         if len(_PLANS) > 64:
             _PLANS.clear()
         _PLANS[id(rest)] = plan
+    if xp.name == "numpy" and P.shape[0] <= SCALAR_MAX_FRAMES:
+        L, G, Q, W = solve_frames(P, plan[2])
+        return IKResult(local_rotmats=L, root_orient=G[:, 0], root_transl=P[:, 0].copy(), rest=rest,
+                        joints=Q, twist_determined=W)
     G = xp.zeros_like(P[:, :, :, None] * P[:, :1, None, :])             # (N, 17, 3, 3)
     L = G + xp.eye(3, P)                                                # leaves stay identity
     Q = xp.zeros_like(P)
@@ -264,4 +273,4 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
 
 
 _DEFAULT_REST = h36m17_skeleton()
-_PLANS: dict[int, tuple[Skeleton, tuple[_Level, ...]]] = {}
+_PLANS: dict[int, tuple[Skeleton, tuple[_Level, ...], list]] = {}
