@@ -42,7 +42,12 @@ CHILDREN = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, 15, 16, 17, -1, 18, 19, 20,
 LEAF_JOINTS = (22, 23, 10, 11, 15)
 #: β0 candidates of the official search.
 BETA0_GRID = np.round(-2.0 + 0.1 * np.arange(40), 10)
-_VISIT = tuple(range(4, 12)) + (12,) + tuple(range(15, 24))
+# Joints of the position pass by tree depth (each from its parent; 12 stands for the chest).
+_LEVELS = ([4, 5, 6], [7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17], [18, 19], [20, 21], [22, 23])
+# Joints whose global rotation comes from their single child's bone, and those children.
+_ONE_CHILD = [i for i in range(1, 24) if i != 9 and CHILDREN[i] >= 0]
+_ONE_CHILD_KIDS = [CHILDREN[i] for i in _ONE_CHILD]
+_ONE_CHILD_LEVELS = ([1, 2, 3], [4, 5, 6], [7, 8], [12, 13, 14], [16, 17], [18, 19], [20, 21])
 _BIG_DIFF_M = 0.015
 
 
@@ -128,6 +133,9 @@ def hybrik_positions(aim: Array, rest: Array, xy_priority: bool = False,
                      big_diff: bool = False) -> tuple[Array, Array, Array]:
     """Position pass: pose the rest joints onto the aimed joints, bone lengths kept.
 
+    Joints are visited as in the official code (each from its solved parent), vectorised over
+    the joints of one tree depth.
+
     Args:
         aim: (M, 24, 3) input joints.
         rest: (M, 24, 3) rest joints.
@@ -141,36 +149,32 @@ def hybrik_positions(aim: Array, rest: Array, xy_priority: bool = False,
     xp = ops(aim)
     a = aim - aim[:, :1]
     r = rest - rest[:, :1]
-    Q: list[Any] = [None] * 24
+    Q = xp.zeros_like(a)
     R0, cp, cq = _triangle_rotation(r[:, 1:4], a[:, 1:4], centred=True)
     t = cq - rotate(R0, cp)
-    Q[0] = t
-    for j in (1, 2, 3):
-        Q[j] = rotate(R0, r[:, j]) + t
+    Q[:, 0] = t
+    Q[:, 1:4] = rotate(R0[:, None], r[:, 1:4]) + t[:, None]
     R9 = None
-    for j in _VISIT:
-        if j == 12:
+    for js in _LEVELS:
+        if 12 in js:  # the chest: 12, 13, 14 as one rigid triangle about joint 9
             p = r[:, 12:15] - r[:, 9:10]
-            q = a[:, 12:15] - Q[9][:, None]
-            R9, _, _ = _triangle_rotation(p, q, centred=False)
-            for k in (12, 13, 14):
-                Q[k] = Q[9] + rotate(R9, r[:, k] - r[:, 9])
-            continue
-        par = PARENTS[j]
-        length = norm(r[:, j] - r[:, par])[:, None]
-        d = a[:, j] - Q[par]
+            R9, _, _ = _triangle_rotation(p, a[:, 12:15] - Q[:, 9:10], centred=False)
+            Q[:, 12:15] = Q[:, 9:10] + rotate(R9[:, None], p)
+            js = [j for j in js if j not in (12, 13, 14)]
+        par = [PARENTS[j] for j in js]
+        length = norm(r[:, js] - r[:, par])[..., None]                  # (M, k, 1)
+        d = a[:, js] - Q[:, par]
         rel = length * normalize(d)
         if xy_priority:
-            z2 = length[:, 0] ** 2 - dot(d[:, :2], d[:, :2])
-            z = xp.sqrt(xp.maximum(z2, 0.0))
-            sign = xp.where(d[:, 2] < 0, -xp.ones_like(z), xp.ones_like(z))
-            xyz = xp.stack([d[:, 0], d[:, 1], sign * z], -1)
-            rel = xp.where((z > 0)[:, None], xyz, rel)
+            z = xp.sqrt(xp.maximum(length[..., 0] ** 2 - dot(d[..., :2], d[..., :2]), 0.0))
+            sign = xp.where(d[..., 2] < 0, -xp.ones_like(z), xp.ones_like(z))
+            xyz = xp.stack([d[..., 0], d[..., 1], sign * z], -1)
+            rel = xp.where((z > 0)[..., None], xyz, rel)
         if big_diff:
-            own = length * normalize(a[:, j] - a[:, par])
-            rel = xp.where((norm(own - rel) >= _BIG_DIFF_M)[:, None], own, rel)
-        Q[j] = Q[par] + rel
-    return xp.stack(Q, 1), R0, R9
+            own = length * normalize(a[:, js] - a[:, par])
+            rel = xp.where((norm(own - rel) >= _BIG_DIFF_M)[..., None], own, rel)
+        Q[:, js] = Q[:, par] + rel
+    return Q, R0, R9
 
 
 def compose_rotations(Q: Array, rest: Array, R0: Array, R9: Array, twist: Array | None,
@@ -185,32 +189,23 @@ def compose_rotations(Q: Array, rest: Array, R0: Array, R9: Array, twist: Array 
         leaf_rotmats: (M, 5, 3, 3) relative rotations of :data:`LEAF_JOINTS`, or None (identity).
     """
     xp = ops(Q)
-    M = Q.shape[0]
-    eye = xp.broadcast_to(xp.eye(3, Q), (M, 3, 3))
-    G: list[Any] = [None] * 24
-    theta: list[Any] = [None] * 24
-    G[0], theta[0] = R0, R0
-    leaves = dict(zip(LEAF_JOINTS, range(5)))
+    G = xp.zeros_like(Q[:, :, :, None] * Q[:, :1, None, :])              # (M, 24, 3, 3)
+    G[:, 0] = R0
+    G[:, 9] = R9
     if twist is not None:
-        idx = [i for i in range(24) if i not in (0, 9) and CHILDREN[i] >= 0]
-        ch = [CHILDREN[i] for i in idx]
-        rb = rest[:, ch] - rest[:, idx]
-        Gs = frame(Q[:, ch] - Q[:, idx], twist[:, ch]) @ transpose(frame(rb, ortho_twist_rest(rb)))
-        for k, i in enumerate(idx):
-            G[i] = Gs[:, k]
-    for i in range(1, 24):
-        par = PARENTS[i]
-        if i == 9:
-            G[i] = R9
-        elif i in leaves:
-            theta[i] = eye if leaf_rotmats is None else leaf_rotmats[:, leaves[i]]
-            G[i] = G[par] @ theta[i]
-            continue
-        elif G[i] is None:  # no twist given: twist-free swing from the parent
-            c = CHILDREN[i]
-            G[i] = G[par] @ swing(rest[:, c] - rest[:, i], rotate(transpose(G[par]), Q[:, c] - Q[:, i]))
-        theta[i] = transpose(G[par]) @ G[i]
-    return xp.stack(theta, 1)
+        rb = rest[:, _ONE_CHILD_KIDS] - rest[:, _ONE_CHILD]
+        G[:, _ONE_CHILD] = (frame(Q[:, _ONE_CHILD_KIDS] - Q[:, _ONE_CHILD], twist[:, _ONE_CHILD_KIDS])
+                            @ transpose(frame(rb, ortho_twist_rest(rb))))
+    else:  # twist-free swing from the parent, one tree depth at a time
+        for js in _ONE_CHILD_LEVELS:
+            par, kid = [PARENTS[j] for j in js], [CHILDREN[j] for j in js]
+            Gp = G[:, par]
+            G[:, js] = Gp @ swing(rest[:, kid] - rest[:, js], rotate(transpose(Gp), Q[:, kid] - Q[:, js]))
+    theta = transpose(G[:, list(PARENTS[1:])]) @ G[:, 1:]
+    theta = xp.cat([R0[:, None], theta], 1)
+    leaves = xp.broadcast_to(xp.eye(3, Q), (Q.shape[0], 5, 3, 3)) if leaf_rotmats is None else leaf_rotmats
+    theta[:, list(LEAF_JOINTS)] = leaves
+    return theta
 
 
 def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Array | None = None,
