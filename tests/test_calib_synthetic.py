@@ -82,3 +82,19 @@ def test_charuco_counts_a_board_partly_outside_the_image(camera):
     chess = PatternSpec.default("chessboard")
     rvec, tvec = board_pose(chess, 0, 0, 0, 300, (150, 0))
     assert PatternDetector(chess).detect(camera.render(chess.render(4.0, 11), rvec, tvec)) is None
+
+
+def test_circles_are_found_in_large_images():
+    """OpenCV's default grid finder fails from about 1600 × 1200 up (pixel-sized tolerances);
+    the clustering fallback must find the grid, in the right order."""
+    size = (1600, 1200)
+    K = np.array([[1200.0, 0.0, 799.5], [0.0, 1200.0, 599.5], [0.0, 0.0, 1.0]])
+    cam = SyntheticCamera(K, np.zeros(5), size, supersample=1)
+    spec = PatternSpec.default("acircles")
+    from perspose_rt.calib.synthetic import demo_poses
+
+    rvec, tvec = demo_poses(spec, 3, K, size, seed=1)[1]
+    img = cam.render(spec.render(8.0, spec.square_mm / 2), rvec, tvec, noise_sigma=2.0, blur_sigma=1.0)
+    view = PatternDetector(spec).detect(img)
+    assert view is not None
+    assert _point_errors(cam, [view], [(img, rvec, tvec)]).max() < 0.5

@@ -10,8 +10,9 @@
 * ChArUco: ``cv2.aruco.CharucoDetector.detectBoard``; any ``min_charuco_corners`` (default 6)
   non-collinear identified corners make a view, so a board partly out of the frame still helps
   to cover the image corners;
-* asymmetric circles: ``cv2.findCirclesGrid`` with ``CALIB_CB_ASYMMETRIC_GRID`` and a blob
-  detector whose area limits follow the image size.
+* asymmetric circles: ``cv2.findCirclesGrid`` with ``CALIB_CB_ASYMMETRIC_GRID`` (then with
+  ``CALIB_CB_CLUSTERING``, which copes with large images) and a blob detector whose area limits
+  follow the image size.
 """
 
 from __future__ import annotations
@@ -110,13 +111,14 @@ class PatternDetector:
                 return None
             ids = np.arange(self.spec.n_points, dtype=np.int32)
         elif kind == "acircles":
-            found, corners = cv2.findCirclesGrid(
-                gray,
-                self.spec.pattern_size,
-                flags=cv2.CALIB_CB_ASYMMETRIC_GRID,
-                blobDetector=_blob_detector(size),
-            )
-            if not found:
+            blobs = _blob_detector(size)
+            # The default grid finder has pixel-sized tolerances that fail on large images
+            # (12 MP photos); the clustering finder is the fallback.
+            for flags in (cv2.CALIB_CB_ASYMMETRIC_GRID, cv2.CALIB_CB_ASYMMETRIC_GRID | cv2.CALIB_CB_CLUSTERING):
+                found, corners = cv2.findCirclesGrid(gray, self.spec.pattern_size, flags=flags, blobDetector=blobs)
+                if found:
+                    break
+            else:
                 return None
             ids = np.arange(self.spec.n_points, dtype=np.int32)
         else:
