@@ -162,3 +162,39 @@ def test_cli_exports_a_result_file(tmp_path):
     assert np.abs(back[keep] - X[keep]).max() < 1e-3
     assert read_bvh(out).frame_time == pytest.approx(1 / 30.0, rel=1e-6)
     assert main(["export-bvh", str(tmp_path / "missing.npz"), str(out)]) == 2
+
+
+def test_smpl24_motion_round_trips(tmp_path):
+    """PersPose (perspose25) results: the SMPL-24 hierarchy with the sequence's bone lengths."""
+    from perspose_rt.cli import main
+    from perspose_rt.io.results import ResultWriter
+    from perspose_rt.kinematics import smpl24_generic_skeleton
+    from perspose_rt.metrics.joints import PERSPOSE25_NAMES
+    from perspose_rt.types import PoseResult
+
+    rng = np.random.default_rng(12)
+    n = 40
+    t = np.linspace(0, np.pi, n)[:, None, None]
+    theta = axis_angle_to_matrix(0.4 * np.sin(t + rng.uniform(0, 3, (1, 24, 1))) * rng.normal(size=(1, 24, 3)))
+    theta[:, 0] = CAM_TO_BVH @ theta[:, 0]
+    X = forward_kinematics(theta, smpl24_generic_skeleton(), None, np.tile([0.2, 0.1, 3.5], (n, 1)))
+    X25 = np.concatenate([X, X[:, :1]], 1)
+    w = ResultWriter(25, {"joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES)})
+    for i in range(n):
+        w.add(PoseResult(frame_index=i, timestamp=i / 25.0, valid=i != 7, joint_format="perspose25",
+                         bbox_xyxy=np.array([0, 0, 10, 10.0]), K=np.eye(3), joints_2d=np.zeros((25, 2)),
+                         joints_cam=X25[i], joints_rel=X25[i] - X25[i, :1], confidence=np.ones(25)))
+    res = w.save(tmp_path / "net.npz")
+    out = tmp_path / "net.bvh"
+    assert main(["export-bvh", str(res), str(out)]) == 0
+    m = read_bvh(out)
+    assert m.frame_time == pytest.approx(1 / 25.0, rel=1e-4)  # from the timestamps
+    P = m.joint_positions() @ CAM_TO_BVH.T
+    # SMPL joints are BVH joints, except the leaves (feet, head, hands): End Sites of their parent
+    from perspose_rt.metrics.joints import SMPL24_NAMES, SMPL24_PARENTS
+
+    cols = [m.index(nm) if nm in m.names else m.index(f"{SMPL24_NAMES[SMPL24_PARENTS[j]]}_end")
+            for j, nm in enumerate(SMPL24_NAMES)]
+    assert sum(m.is_end_site) == 5
+    keep = np.arange(n) != 7
+    assert np.abs(P[:, cols][keep] - X[keep]).max() < 1e-3

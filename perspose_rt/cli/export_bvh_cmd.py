@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-HELP = "convert a result .npz (H36M-17 joints) into a BVH animation for Blender, Unity, MotionBuilder"
+HELP = "convert a result .npz into a BVH animation (Blender, Unity, MotionBuilder)"
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("result", help="result .npz written by perspose-rt (joint format h36m17)")
+    parser.add_argument("result", help="result .npz written by perspose-rt (joint format h36m17 from the "
+                                       "lifter, or perspose25 from the PersPose network)")
     parser.add_argument("output", help="BVH file to write")
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate of the animation (default: the result's fps metadata, else "
@@ -50,18 +51,21 @@ def run(args: argparse.Namespace) -> int:
 
     from perspose_rt.errors import InputError
     from perspose_rt.io.results import load_result
-    from perspose_rt.kinematics.bvh import export_bvh
+    from perspose_rt.kinematics.bvh import export_bvh, export_bvh_smpl24
 
     result = load_result(args.result)
     fmt = result.meta.get("joint_format", "")
     key = "joints_cam_raw" if args.raw else "joints_cam"
     joints = np.asarray(result[key], dtype=np.float64)
-    if fmt != "h36m17" or joints.shape[1:] != (17, 3):
-        raise InputError(f"{args.result}: export-bvh supports the h36m17 joint format (the lifter); "
-                         f"this file has {fmt or 'an unknown format'} with {joints.shape[1]} joints")
     fps = _frame_rate(result, args.fps)
-    ex = export_bvh(args.output, joints, result["valid"], fps, units=args.units,
-                    attachments=not args.rigid_torso)
+    if fmt == "h36m17" and joints.shape[1:] == (17, 3):
+        ex = export_bvh(args.output, joints, result["valid"], fps, units=args.units,
+                        attachments=not args.rigid_torso)
+    elif fmt in ("perspose25", "smpl24") and joints.shape[1] in (24, 25):
+        ex = export_bvh_smpl24(args.output, joints[:, :24], result["valid"], fps, units=args.units)
+    else:
+        raise InputError(f"{args.result}: export-bvh supports the h36m17 (lifter) and perspose25 (network) "
+                         f"joint formats; this file has {fmt or 'an unknown format'} with {joints.shape[1]} joints")
     n = joints.shape[0]
     fit_mm = 1000.0 * ex.fit_error_m[~ex.filled]
     log.info("wrote %s: %d frames at %.3g fps (%d invalid frames filled), skeleton fit median %.1f mm, "

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,8 @@ class BvhExport:
 
     Attributes:
         path: the file.
-        ik: the IK result of the (filled) frames, camera frame.
+        ik: the IK result of the (filled) frames, camera frame (an ``SMPLIKResult`` for
+            :func:`export_bvh_smpl24`).
         filled: (N,) bool, frames that were invalid and filled by interpolation/hold.
         fit_error_m: (N, 17) distance between the BVH skeleton's joints and the (filled) input
             joints: what a skeleton with fixed bones cannot follow (bone-length changes, and
@@ -103,7 +105,7 @@ class BvhExport:
     """
 
     path: Path
-    ik: IKResult
+    ik: IKResult | Any
     filled: np.ndarray
     fit_error_m: np.ndarray
     joints: np.ndarray
@@ -213,6 +215,39 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
     local[:, 0] = CAM_TO_BVH @ ik.root_orient
     write_bvh(path, skel, local, ik.root_transl @ CAM_TO_BVH.T, fps, names, units=units)
     return BvhExport(Path(path), ik, ~ok, np.linalg.norm(posed - filled, axis=-1), posed)
+
+
+def export_bvh_smpl24(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarray | None,
+                      fps: float, units: str = "m") -> BvhExport:
+    """Write SMPL-24 camera-frame joints (the PersPose network's first 24) to a BVH file.
+
+    The rest skeleton is the built-in SMPL-24 T-pose with the sequence's median bone lengths;
+    rotations come from :func:`~perspose_rt.kinematics.ik_smpl.solve_ik_smpl24` without twist
+    predictions (a result file does not store them), so every bone takes the twist-free swing
+    from its parent. Hands, feet and head are End Sites. Invalid frames are filled as in
+    :func:`export_bvh`.
+    """
+    from perspose_rt.kinematics.ik_smpl import solve_ik_smpl24
+    from perspose_rt.kinematics.skeleton import fit_bone_lengths, smpl24_generic_skeleton
+    from perspose_rt.metrics.joints import PERSPOSE25_FLIP_PAIRS, SMPL24_PARENTS
+
+    x = np.asarray(joints, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1:] != (24, 3) or x.shape[0] == 0:
+        raise InputError(f"export_bvh_smpl24 needs (N, 24, 3) SMPL joints, got shape {x.shape}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(f"frame rate must be positive, got {fps}")
+    if units not in _UNITS:
+        raise InputError(f"units must be 'm' or 'cm', got {units!r}")
+    v = np.ones(x.shape[0], bool) if valid is None else np.asarray(valid, dtype=bool)
+    if v.shape != (x.shape[0],):
+        raise InputError(f"valid must have one flag per frame ({x.shape[0]}), got shape {v.shape}")
+    filled, ok = fill_invalid(x, v)
+    rest = smpl24_generic_skeleton(fit_bone_lengths(filled, SMPL24_PARENTS, ok, PERSPOSE25_FLIP_PAIRS))
+    ik = solve_ik_smpl24(filled, rest=rest)
+    local = ik.local_rotmats.copy()
+    local[:, 0] = CAM_TO_BVH @ ik.root_orient
+    write_bvh(path, rest, local, ik.root_transl @ CAM_TO_BVH.T, fps, units=units)
+    return BvhExport(Path(path), ik, ~ok, np.linalg.norm(ik.joints - filled, axis=-1), ik.joints)
 
 
 def write_bvh(path: str | os.PathLike[str], rest: Skeleton, local_rotmats: np.ndarray,

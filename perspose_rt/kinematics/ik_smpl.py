@@ -32,7 +32,7 @@ import numpy as np
 from perspose_rt.geometry._array import ops
 from perspose_rt.geometry.rotation import axis_angle_to_matrix, matrix_to_axis_angle
 from perspose_rt.kinematics._rot import cross, dot, frame, norm, normalize, rotate, swing, transpose
-from perspose_rt.kinematics.skeleton import smpl24_generic_skeleton
+from perspose_rt.kinematics.skeleton import Skeleton, smpl24_generic_skeleton
 from perspose_rt.metrics.joints import SMPL24_PARENTS
 
 Array = Any
@@ -209,7 +209,7 @@ def compose_rotations(Q: Array, rest: Array, R0: Array, R9: Array, twist: Array 
 
 
 def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Array | None = None,
-                    model: Any = None, betas: Array | None = None) -> SMPLIKResult:
+                    model: Any = None, betas: Array | None = None, rest: Skeleton | None = None) -> SMPLIKResult:
     """SMPL θ for 24 predicted joints (numpy or torch, batched, closed form).
 
     Args:
@@ -218,14 +218,21 @@ def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Arr
         leaf_rotmats: (N, 5, 3, 3) predicted relative rotations of :data:`LEAF_JOINTS`, or None.
         model: an :class:`~perspose_rt.kinematics.smpl_model.SMPLModel` for the β0 search and the
             rest joints J(β); None for the generic skeleton scaled to each sample's bones.
-        betas: (N, B) predicted betas (β0 is replaced by the search); zeros when None.
+        betas: (N, B) predicted betas (β0 is replaced by the search); 11 zeros when None.
+        rest: without a model, a fixed SMPL-24 rest skeleton (e.g. for a BVH file) instead of
+            the generic one scaled to each sample's bones.
     """
     xp = ops(joints)
     if joints.ndim != 3 or tuple(joints.shape[1:]) != (24, 3):
         raise ValueError(f"joints must be (N, 24, 3), got {tuple(joints.shape)}")
     P = np.asarray(joints, np.float64) if xp.name == "numpy" else joints
     N = P.shape[0]
-    if model is None:
+    if model is None and rest is not None:
+        if rest.num_joints != 24:
+            raise ValueError(f"rest must be an SMPL-24 skeleton, got {rest.num_joints} joints")
+        rest_j = xp.asarray(rest.rest_joints(), like=P) + 0 * P
+        out_betas = None
+    elif model is None:
         rest_off = xp.asarray(smpl24_generic_skeleton().offsets, like=P)
         par = list(PARENTS)
         lengths = norm(P[:, 1:] - P[:, par[1:]])                        # (N, 23)
@@ -233,11 +240,14 @@ def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Arr
         rel = [xp.zeros_like(P[:, 0])]
         for j in range(1, 24):
             rel.append(rel[PARENTS[j]] + lengths[:, j - 1:j] * unit[j - 1])
-        rest = xp.stack(rel, 1)
+        rest_j = xp.stack(rel, 1)
         out_betas = None
     else:
         B = model.num_betas
-        b = xp.zeros_like(P[:, :B, 0]) if betas is None else xp.asarray(betas, like=P)[:, :B]
+        if betas is None:
+            b = 0 * P[:, :1, 0] + xp.asarray(np.zeros(min(B, 11)), like=P)
+        else:
+            b = xp.asarray(betas, like=P)[:, :B]
         grid = xp.asarray(BETA0_GRID, like=P)
         K = grid.shape[0]
         cand = xp.cat([grid.reshape(1, K, 1) + 0 * b[:, None, :1], (b[:, None, 1:] + 0 * grid.reshape(1, K, 1))], -1)
@@ -249,10 +259,10 @@ def solve_ik_smpl24(joints: Array, twist: Array | None = None, leaf_rotmats: Arr
         best = err.reshape(N, K).argmin(1) if xp.name == "torch" else np.argmin(err.reshape(N, K), 1)
         out_betas = cand.reshape(N, K, -1)[xp.arange(N, like=P).long() if xp.name == "torch"
                                            else np.arange(N), best]
-        rest = model.rest_joints(out_betas)
-    Q, R0, R9 = hybrik_positions(P, rest, big_diff=model is not None)
-    theta = compose_rotations(Q, rest, R0, R9, twist, leaf_rotmats)
+        rest_j = model.rest_joints(out_betas)
+    Q, R0, R9 = hybrik_positions(P, rest_j, big_diff=model is not None)
+    theta = compose_rotations(Q, rest_j, R0, R9, twist, leaf_rotmats)
     joints_out = Q + P[:, :1]
     return SMPLIKResult(local_rotmats=theta, root_orient=R0,
-                        root_transl=joints_out[:, 0], smpl_transl=joints_out[:, 0] - rest[:, 0],
-                        rest_joints=rest, betas=out_betas, joints=joints_out)
+                        root_transl=joints_out[:, 0], smpl_transl=joints_out[:, 0] - rest_j[:, 0],
+                        rest_joints=rest_j, betas=out_betas, joints=joints_out)
