@@ -211,6 +211,8 @@ def test_ik_torch_twin_matches_numpy(smpl_dir):
                         betas=torch.from_numpy(betas))
     np.testing.assert_allclose(b.local_rotmats.numpy(), a.local_rotmats, atol=1e-9)
     np.testing.assert_allclose(b.betas.numpy(), a.betas, atol=1e-12)
+    c = solve_ik_smpl24(joints, twist, None, model=model)  # no betas: 11 zeros, β0 searched
+    assert c.betas.shape == (3, 11) and np.all(c.betas[:, 1:] == 0)
 
 
 def test_ik_without_model_uses_the_generic_skeleton_and_keeps_joints():
