@@ -36,6 +36,8 @@ class EstimatorOptions:
         device: ``cpu`` or ``cuda[:N]`` (perspose).
         smoothing: ``kalman-cv``, ``kalman-ca``, ``one-euro`` or ``none``.
         ik: compute joint rotations (lifter).
+        rigid: lifter: output the joints of a skeleton with constant bone lengths fitted to the
+            track (IK + forward kinematics; see :class:`~perspose_rt.pipeline.post.IKStage`).
         min_detection_confidence: MediaPipe person-detection threshold.
     """
 
@@ -48,6 +50,7 @@ class EstimatorOptions:
     device: str = "cpu"
     smoothing: str = "kalman-cv"
     ik: bool = True
+    rigid: bool = False
     min_detection_confidence: float = 0.5
 
 
@@ -123,9 +126,14 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
     stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
     meta["smoothing"] = smoothing
     meta["smoothing_settings"] = _settings(stages[-1].smoother)
+    if opts.rigid and opts.static_images:
+        raise UserError("--rigid fits bone lengths over time: use it for videos and live input, not photos")
+    if opts.rigid and (not opts.ik or meta["joint_format"] != "h36m17"):
+        raise UserError("--rigid needs the IK of the lifter's H36M-17 skeleton (not with --no-ik or --estimator perspose)")
     if opts.ik and meta["joint_format"] == "h36m17":
-        stages.append(IKStage())
+        stages.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
+    meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta
 
 

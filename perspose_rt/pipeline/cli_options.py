@@ -26,6 +26,9 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
         g.add_argument("--smoothing", choices=SMOOTHERS, default="kalman-cv",
                        help="temporal filter of the 3D joints (docs/PIPELINE.md)")
     g.add_argument("--no-ik", action="store_true", help="skip the joint rotations (IK)")
+    g.add_argument("--rigid", action="store_true",
+                   help="lifter: fit a skeleton with constant bone lengths to the person and output its "
+                        "joints (consistent with the rotations; docs/PIPELINE.md)")
     g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
                    help="MediaPipe person-detection threshold")
 
@@ -37,4 +40,4 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         name=args.estimator, static_images=static_images, temporal=args.temporal,
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
-        ik=not args.no_ik, min_detection_confidence=args.min_detection_confidence)
+        ik=not args.no_ik, rigid=args.rigid, min_detection_confidence=args.min_detection_confidence)

@@ -8,6 +8,8 @@ result file (``joints_cam_raw``).
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from perspose_rt.pipeline.runner import Packet
@@ -66,26 +68,68 @@ class IKStage:
     The rotations go to ``pose.rotations`` ``(17, 3, 3)`` (row 0: the root's orientation in the
     camera frame; leaves: identity). A frame whose IK gives non-finite values keeps
     ``rotations = None`` (the result file flags it with ``rotations_valid = False``).
+
+    With ``rigid=True`` the stage also *fits a skeleton of constant bone lengths* to the track
+    (kinematic skeleton fitting, as in VNect) and replaces ``joints_cam`` by its forward
+    kinematics, so bone lengths stay constant and the joints agree exactly with the rotations.
+    The bone lengths are the running median over the track's last ``window`` valid frames
+    (left/right averaged), blended with the H36M mean skeleton scaled to the measured torso
+    (weight ``prior_frames`` frames) so that the first frames of a track do not wobble. They are
+    forgotten when the person is lost.
+
+    Args:
+        rigid: output the fitted skeleton's joints (see above).
+        window: frames of the running median.
+        prior_frames: weight of the proportion prior, in frames.
     """
 
     name = "ik"
 
-    def __init__(self) -> None:
-        from perspose_rt.kinematics import solve_ik_h36m17
+    def __init__(self, rigid: bool = False, window: int = 150, prior_frames: int = 30) -> None:
+        from perspose_rt.kinematics import fit_bone_lengths, h36m17_skeleton, solve_ik_h36m17
+        from perspose_rt.kinematics.skeleton import H36M17_DEFAULT_LENGTHS
 
-        self._solve = solve_ik_h36m17
+        self._solve, self._fit, self._skeleton = solve_ik_h36m17, fit_bone_lengths, h36m17_skeleton
+        self._prior = np.asarray(H36M17_DEFAULT_LENGTHS, dtype=np.float64)
+        self.rigid = rigid
+        self.prior_frames = int(prior_frames)
+        self._hist: deque[np.ndarray] = deque(maxlen=int(window))
         self.failures = 0
+        self.bone_lengths: np.ndarray | None = None
+
+    def _lengths(self) -> np.ndarray:
+        from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS, H36M17_PARENTS
+
+        measured = self._fit(np.stack(self._hist), H36M17_PARENTS, flip_pairs=H36M17_FLIP_PAIRS)
+        torso = [7, 8]  # hip→spine, spine→thorax: the bones a 2D→3D lifter measures best
+        prior = self._prior * (measured[torso].sum() / self._prior[torso].sum())
+        n, n0 = len(self._hist), self.prior_frames
+        lengths = (n0 * prior + n * measured) / (n0 + n)
+        lengths[0] = 0.0
+        return lengths
 
     def __call__(self, p: Packet) -> Packet:
         pose = p.pose
         if pose is None or not pose.valid or pose.joint_format != "h36m17":
+            self._hist.clear()
             return p
-        res = self._solve(np.asarray(pose.joints_cam, dtype=np.float64)[None])
+        X = np.asarray(pose.joints_cam, dtype=np.float64)
+        rest = None
+        if self.rigid:
+            self._hist.append(X)
+            self.bone_lengths = self._lengths()
+            rest = self._skeleton(self.bone_lengths)
+        res = self._solve(X[None], rest)
         rot = np.asarray(res.local_rotmats[0])
-        if np.all(np.isfinite(rot)):
-            pose.rotations = rot
-        else:
+        if not np.all(np.isfinite(rot)):
             self.failures += 1
+            return p
+        pose.rotations = rot
+        if self.rigid:
+            fk = np.asarray(res.joints[0], dtype=np.float64)
+            if np.all(np.isfinite(fk)):
+                pose.joints_cam = fk
+                pose.joints_rel = fk - fk[ROOT]
         return p
 
     def close(self) -> None:
