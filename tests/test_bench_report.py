@@ -1,6 +1,6 @@
 import pytest
 
-from perspose_rt.bench.report import Stats, markdown_table, write_section
+from perspose_rt.bench.report import Stats, markdown_table, time_calls, write_section
 
 
 def test_stats_known_answer():
@@ -20,3 +20,9 @@ def test_write_section_replaces_only_its_own_section(tmp_path):
     assert text.count("<!-- bench:a -->") == 1 and "new body a" in text and "| 1 |" not in text
     assert "body b" in text and "`cmd b`" in text and "Machine:" in text
     assert text.index("bench:a") < text.index("bench:b")
+
+
+def test_time_calls_counts_warmup_and_timed_calls():
+    calls = []
+    times = time_calls(lambda: calls.append(1), n=5, warmup=3)
+    assert len(calls) == 8 and len(times) == 5 and all(t >= 0 for t in times)

@@ -13,7 +13,8 @@ import platform
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,18 @@ class Stats:
 
     def row(self) -> list[str]:
         return [f"{self.p50:.2f}", f"{self.p95:.2f}", f"{self.mean:.2f}", str(self.n)]
+
+
+def time_calls(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
+    """Call ``fn`` ``warmup`` times untimed, then ``n`` times; each call's duration in ms."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000.0)
+    return out
 
 
 def machine_description() -> str:
