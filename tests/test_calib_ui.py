@@ -32,7 +32,7 @@ class FakeWindow:
         return ord(self.keys.get(len(self.shown) - 1, "\xff"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def frames():
     cam = SyntheticCamera(K_TRUE, np.array([-0.1, 0.02, 0, 0, 0]), (640, 480))
     board = SPEC.render(4.0, SPEC.square_mm / 2)
@@ -90,3 +90,21 @@ def test_hud_draws_without_error_before_and_after_calibration(frames):
     img = frames[0].copy()
     ui.draw_hud(img, session, status, "hello")
     assert not np.array_equal(img, frames[0])
+
+
+def test_the_wizard_calibrates_by_itself_once_the_views_are_complete(monkeypatch, frames, tmp_path):
+    from perspose_rt.calib.wizard import WizardConfig
+
+    window = FakeWindow({})
+    _patch(monkeypatch, window)
+    saved, lines = [], []
+    session = CalibrationSession(SPEC, WizardConfig(target_views=5, coverage_target=0.2))
+
+    def save(result):
+        saved.append(len(session.views))
+        return tmp_path / "cam.yaml"
+
+    result = ui.run_interactive(session, FrameListSource(frames), save, lines.append)
+    assert result is not None and len(saved) == 1  # once, when complete; not again without 'c'
+    assert saved[0] >= 5 and result.K[0, 0] == pytest.approx(600.0, rel=0.01)
+    assert f"saved {tmp_path / 'cam.yaml'}" in lines

@@ -44,7 +44,8 @@ class CameraSource(_Source):
     """
 
     def __init__(self, index: int, resolution: tuple[int, int] | None = None) -> None:
-        self.name = f"camera {index}"
+        device = _v4l2_name(index)
+        self.name = f"camera {index}" + (f" ({device})" if device else "")
         self._cap = cv2.VideoCapture(int(index))
         if not self._cap.isOpened():
             self._cap.release()
@@ -83,6 +84,14 @@ class CameraSource(_Source):
 
     def close(self) -> None:
         self._cap.release()
+
+
+def _v4l2_name(index: int) -> str:
+    """The device's own name on Linux (e.g. "HD Pro Webcam C920"), or "" where unknown."""
+    try:
+        return Path(f"/sys/class/video4linux/video{int(index)}/name").read_text(encoding="utf-8").strip()
+    except (OSError, ValueError):
+        return ""
 
 
 class VideoFileSource(_Source):

@@ -3,7 +3,8 @@
 Live preview with the detected pattern drawn over the coverage map (green cells: seen, red:
 not yet), a HUD (views, coverage, tilts still missing, sharpness, RMS), automatic capture, and
 keys: **space** capture now, **c** calibrate (and save), **u** toggle the undistorted preview
-(check that straight lines are straight), **q**/Esc quit.
+(check that straight lines are straight), **q**/Esc quit. Once the views are complete it
+calibrates and saves by itself, then shows the undistorted preview.
 """
 
 from __future__ import annotations
@@ -70,6 +71,71 @@ def _flash(img: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(img, 0.5, np.full_like(img, 255), 0.5, 0)
 
 
+class _Wizard:
+    """State of the window: messages, the undistorted preview, calibrate-and-save."""
+
+    def __init__(self, session: CalibrationSession, save, print_fn) -> None:
+        self.session, self.save, self.print = session, save, print_fn
+        self.undistort: Undistorter | None = None
+        self.show_undistorted = False
+        self.auto_done = False
+        self.message, self.until = f"show the {session.spec.describe()}", time.monotonic() + 8
+
+    def say(self, text: str, seconds: float = 3.0) -> None:
+        self.message, self.until = text, time.monotonic() + seconds
+
+    def calibrate(self) -> None:
+        try:
+            result = self.session.calibrate()
+        except CalibrationError as exc:
+            self.say(str(exc), 8)
+            self.print(f"cannot calibrate yet: {exc}")
+            return
+        path = self.save(result)
+        self.print(result.summary())
+        self.print(f"saved {path}")
+        self.undistort = Undistorter(CameraModel(K=result.K, resolution=result.image_size, dist=result.dist))
+        self.show_undistorted = True
+        self.say(f"saved {path} (RMS {result.rms_px:.3f} px); u: undistorted view on/off", 8)
+
+    def frame(self, label: str, frame: np.ndarray) -> np.ndarray:
+        session = self.session
+        status = session.process(frame, label)
+        if session.ready and session.result is None and not self.auto_done:
+            self.auto_done = True  # enough views: calibrate once by itself; c refines later
+            self.calibrate()
+        if self.show_undistorted and self.undistort is not None:
+            disp = self.undistort(frame).copy()
+            _text(disp, "undistorted preview: straight lines must look straight (u: back)", (10, disp.shape[0] - 40))
+        else:
+            disp = session.coverage.draw(frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+            draw_view(disp, session.spec, status.view)
+            if status.captured:
+                disp = _flash(disp)
+        if status.captured:
+            self.print(f"captured {label}: {len(session.views)} views, coverage {100 * session.coverage.fraction:.0f}%")
+        draw_hud(disp, session, status, self.message if time.monotonic() < self.until else "")
+        return disp
+
+    def key(self, key: int, label: str) -> bool:
+        """Handle one key; False means quit."""
+        if key in (ord("q"), 27):
+            return False
+        if key == ord(" "):
+            if self.session.capture():
+                self.say("captured")
+                self.print(f"captured {label}: {len(self.session.views)} views (space)")
+            elif self.session.last is None or self.session.last.view is None:
+                self.say("no pattern in view to capture")
+            else:
+                self.say("this view is already captured: move the board")
+        elif key == ord("c"):
+            self.calibrate()
+        elif key == ord("u") and self.undistort is not None:
+            self.show_undistorted = not self.show_undistorted
+        return True
+
+
 def run_interactive(
     session: CalibrationSession,
     source: Iterable[tuple[str, np.ndarray]],
@@ -78,55 +144,18 @@ def run_interactive(
 ) -> CalibrationResult | None:
     """Run the wizard window until the user quits or the source ends; returns the last result.
 
-    ``save`` writes a result (``calib/NAME.yaml``) and returns its path; it is called each time
-    the user calibrates, so the file on disk is always the latest complete calibration.
+    Once the views are complete the wizard calibrates by itself; **c** calibrates at any time
+    (again after more views, to refine). ``save`` writes each result (``calib/NAME.yaml``) and
+    returns its path, so the file on disk is always the latest complete calibration.
     """
     require_display()
     cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-    undistort: Undistorter | None = None
-    show_undistorted = False
-    message, message_until = f"show the {session.spec.describe()}", time.monotonic() + 8
+    wizard = _Wizard(session, save, print_fn)
     try:
         for label, frame in source:
-            status = session.process(frame, label)
-            if show_undistorted and undistort is not None:
-                disp = undistort(frame)
-                _text(disp, "undistorted preview: straight lines must look straight (u: back)", (10, disp.shape[0] - 40))
-            else:
-                disp = session.coverage.draw(frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-                draw_view(disp, session.spec, status.view)
-                if status.captured:
-                    disp = _flash(disp)
-                    print_fn(f"captured {label}: {len(session.views)} views, coverage {100 * session.coverage.fraction:.0f}%")
-            draw_hud(disp, session, status, message if time.monotonic() < message_until else "")
-            cv2.imshow(WINDOW, disp)
-            key = cv2.waitKey(1) & 0xFF
-            if key in (ord("q"), 27):
+            cv2.imshow(WINDOW, wizard.frame(label, frame))
+            if not wizard.key(cv2.waitKey(1) & 0xFF, label):
                 break
-            if key == ord(" "):
-                if session.capture():
-                    message = "captured"
-                    print_fn(f"captured {label}: {len(session.views)} views (space)")
-                elif status.view is None:
-                    message = "no pattern in view to capture"
-                else:
-                    message = "this view is already captured: move the board"
-                message_until = time.monotonic() + 2
-            elif key == ord("c"):
-                try:
-                    result = session.calibrate()
-                except CalibrationError as exc:
-                    message, message_until = str(exc), time.monotonic() + 8
-                    print_fn(f"cannot calibrate yet: {exc}")
-                    continue
-                path = save(result)
-                print_fn(result.summary())
-                print_fn(f"saved {path}")
-                undistort = Undistorter(CameraModel(K=result.K, resolution=result.image_size, dist=result.dist))
-                show_undistorted = True
-                message, message_until = f"saved {path} (RMS {result.rms_px:.3f} px)", time.monotonic() + 8
-            elif key == ord("u") and undistort is not None:
-                show_undistorted = not show_undistorted
     finally:
         cv2.destroyWindow(WINDOW)
         cv2.waitKey(1)

@@ -200,7 +200,7 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
             require_display()  # before the camera is opened: the clearer error first
         if args.camera is not None:
             source = CameraSource(args.camera, resolution)
-            label = f"camera {args.camera}"
+            label = source.name  # "camera 0 (HD Pro Webcam C920)" where the OS names it
         else:
             source = VideoFileSource(args.video, args.video_step)
             label = str(args.video)
