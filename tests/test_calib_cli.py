@@ -166,3 +166,66 @@ def test_write_pattern_alone_and_no_source(tmp_path, capsys):
     assert rc == 2 and "choose what to calibrate from" in capsys.readouterr().err
     rc, _ = _calib(tmp_path, "--fov", "60", "--resolution", "640x480", "--name", "../evil")
     assert rc == 2 and "cannot be a file name" in capsys.readouterr().err
+
+
+class FakeCapture:
+    """cv2.VideoCapture stand-in: plays a list of frames, reports the size it delivers."""
+
+    def __init__(self, frames, opened=True):
+        self.frames, self.opened, self.i = list(frames), opened, 0
+
+    def isOpened(self):
+        return self.opened
+
+    def set(self, prop, value):
+        return True
+
+    def read(self):
+        if self.i >= len(self.frames):
+            return False, None
+        self.i += 1
+        return True, self.frames[self.i - 1]
+
+    def release(self):
+        pass
+
+
+def _held(renders, n_poses=8):
+    frames = []
+    for img in renders[:n_poses]:
+        bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        frames += [np.roll(bgr, -6, axis=1), np.roll(bgr, -3, axis=1)] + [bgr] * 5
+    return frames
+
+
+def test_headless_camera_stops_when_complete_and_names_the_device(tmp_path, renders, monkeypatch, capsys):
+    from perspose_rt.calib import sources
+
+    frames = _held(renders, 9) * 2  # plenty: the wizard must stop by itself
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: FakeCapture(frames))
+    monkeypatch.setattr(sources, "_v4l2_name", lambda index: "Test Cam HD")
+    rc, calib = _calib(tmp_path, "--camera", "3", "--headless", "--target-views", "6", "--min-views", "5")
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    cam = load_profile(calib / "camera3.yaml")
+    assert cam.metadata["camera"] == "camera 3 (Test Cam HD)"
+    assert cam.fx == pytest.approx(640.0, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "capture, argv, needle",
+    [
+        (lambda f: FakeCapture([]), [], "camera 3 opened but delivers no frames"),
+        (lambda f: FakeCapture(f), ["--resolution", "1280x720"], "delivers 640x480, not the requested 1280x720"),
+        (lambda f: FakeCapture(f[:14]), [], "camera 3 stopped delivering frames"),
+    ],
+    ids=["no-frames", "wrong-size", "unplugged"],
+)
+def test_camera_failures(tmp_path, renders, monkeypatch, capsys, capture, argv, needle):
+    from perspose_rt.calib import sources
+
+    frames = _held(renders)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: capture(frames))
+    rc, calib = _calib(tmp_path, "--camera", "3", "--headless", *argv)
+    assert rc == 2 and needle in capsys.readouterr().err
+    assert _files(calib) == []
