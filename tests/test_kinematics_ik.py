@@ -217,3 +217,30 @@ def test_small_batch_scalar_path_matches_the_vectorised_path(monkeypatch):
                                    err_msg=name)
     np.testing.assert_allclose(sca.axis_angle, vec.axis_angle, atol=1e-10, equal_nan=True)
     assert np.isnan(sca.local_rotmats[7]).any() and np.isfinite(sca.local_rotmats[8]).all()
+
+
+@pytest.mark.parametrize("twist_deg", [120.0, -150.0, 60.0])
+def test_limb_twist_is_continuous_through_straight(twist_deg):
+    """An arm twisted away from the prior, its elbow swept from −30° (hyperextended) through
+    straight to +30°: the shoulder's twist fades in and out without jumps, positions exact."""
+    sk = h36m17_skeleton()
+    phi = np.radians(np.linspace(-30.0, 30.0, 241))
+    L = np.tile(np.eye(3), (phi.size, 17, 1, 1))
+    L[:, 11] = axis_angle_to_matrix(np.radians(twist_deg) * np.array([1.0, 0, 0]))  # about the upper arm
+    L[:, 12] = axis_angle_to_matrix(phi[:, None] * np.asarray(H36M17_HINGE_AXES[12]))
+    X = forward_kinematics(L, sk, None, np.zeros((phi.size, 3)))
+    for r in (solve_ik_h36m17(X, sk), solve_ik_h36m17(torch_or_numpy(X), sk)):
+        R = np.asarray(r.local_rotmats)
+        step = np.degrees(rot_err(R[1:], R[:-1]))
+        assert step[:, [11, 12]].max() < 8.0  # a fade over 15° of flexion; a jump would be ≥ 60°
+        np.testing.assert_allclose(np.asarray(r.joints), X, atol=1e-9)
+    bent = np.abs(phi) >= np.radians(20.5)
+    assert rot_err(solve_ik_h36m17(X, sk).local_rotmats[bent & (phi > 0)], L[bent & (phi > 0)]).max() < 1e-6
+
+
+def torch_or_numpy(X):
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return X
+    return torch.from_numpy(X)

@@ -80,17 +80,24 @@ def _frame(a: Vec, h: Vec) -> Mat:
     return ((a[0], hp[0], t[0]), (a[1], hp[1], t[1]), (a[2], hp[2], t[2]))
 
 
-def _hinted(a_loc: Vec, hint: Vec, strength: float, lo: float, hi: float, rest_dir: Vec,
+def _hinted(a_loc: Vec, hint: Vec, strength: float, lo: float, hi: float, flip: bool, rest_dir: Vec,
             rest_hint: Vec, rest_frame_t: Mat) -> tuple[Mat, float]:
     if _norm(a_loc) < 1e-9:
-        a_loc = rest_dir
-    prior = _mv(_swing(rest_dir, a_loc), rest_hint)
+        a_loc = (a_loc[0] + rest_dir[0], a_loc[1] + rest_dir[1], a_loc[2] + rest_dir[2])
+    u = _unit(a_loc)
+    p = _mv(_swing(rest_dir, a_loc), rest_hint)
+    d = _dot(p, u)
+    p = _unit((p[0] - d * u[0], p[1] - d * u[1], p[2] - d * u[2]))
     t = min(max((strength - lo) / (hi - lo), 0.0), 1.0)
     w = t * t * (3.0 - 2.0 * t)
-    n = _unit(hint)
-    if w < 1.0 and _dot(n, prior) < 0.0:
+    d = _dot(hint, u)
+    n = _unit((hint[0] - d * u[0], hint[1] - d * u[1], hint[2] - d * u[2]))
+    if flip and w < 1.0 and _dot(n, p) < 0.0:
         n = (-n[0], -n[1], -n[2])
-    h = (w * n[0] + (1 - w) * prior[0], w * n[1] + (1 - w) * prior[1], w * n[2] + (1 - w) * prior[2])
+    q = _cross(u, p)
+    phi = w * math.atan2(_dot(n, q), _dot(n, p))
+    c, s = math.cos(phi), math.sin(phi)
+    h = (c * p[0] + s * q[0], c * p[1] + s * q[1], c * p[2] + s * q[2])
     return _mm(_frame(a_loc, h), rest_frame_t), w
 
 
@@ -106,6 +113,7 @@ def scalar_plan(levels: Any) -> list[dict[str, Any]]:
         out.append({
             "joints": list(lev.joints), "parents": list(lev.parents), "children": list(lev.children),
             "kinds": kinds, "lo": [float(v) for v in lev.lo], "hi": [float(v) for v in lev.hi],
+            "flip": [bool(v) for v in lev.flip],
             "rest_dir": [tuple(map(float, r)) for r in lev.rest_dir],
             "rest_hint": [tuple(map(float, r)) for r in lev.rest_hint],
             "rest_frame_t": [tuple(tuple(map(float, row)) for row in m) for m in lev.rest_frame_t],
@@ -145,7 +153,7 @@ def solve_frames(P: np.ndarray, plan: list[dict[str, Any]]) -> tuple[np.ndarray,
                 par = lev["parents"][i]
                 if par >= 0:
                     a_t, hint = _mtv(G[par], a_t), _mtv(G[par], hint)
-                Lj, w = _hinted(a_t, hint, strength, lev["lo"][i], lev["hi"][i], lev["rest_dir"][i],
+                Lj, w = _hinted(a_t, hint, strength, lev["lo"][i], lev["hi"][i], lev["flip"][i], lev["rest_dir"][i],
                                 lev["rest_hint"][i], lev["rest_frame_t"][i])
                 L[j], W[j] = Lj, w
                 G[j] = Lj if par < 0 else _mm(G[par], Lj)

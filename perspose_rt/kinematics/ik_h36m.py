@@ -9,9 +9,9 @@ imperfect fit of the rigid torso moves a limb without bending it. The twist come
 * pelvis (root): the hip line (RHip → LHip) about the spine bone (Hip → Spine);
 * thorax: the shoulder line (RShoulder → LShoulder) about the neck bone (Thorax → Neck/Nose);
 * hips and shoulders: the plane of the limb (normal ``thigh × shin``, ``upper arm × forearm``),
-  so that the knee and the elbow bend about their rest hinge axes. Near-straight limbs (below
-  20° of flexion) blend smoothly into the twist-free swing (fully at 5°); in that zone a
-  hyperextended limb is read as negative flexion, not as a 180° twist;
+  so that the knee and the elbow bend about their rest hinge axes. For near-straight limbs
+  (below 20° of flexion) the twist angle from the twist-free prior fades out continuously (none
+  left at 5°); in that zone a hyperextended knee is read as negative flexion, not a 180° twist;
 * spine, neck, knees and elbows: no twist information: the minimal (twist-free) swing;
 * feet, head and wrists are leaves: no child, so their rotation is undetermined: identity.
 
@@ -46,6 +46,9 @@ PLANE_SIN_LO = float(np.sin(np.radians(5.0)))
 PLANE_SIN_HI = float(np.sin(np.radians(20.0)))
 _LINE_SIN_LO, _LINE_SIN_HI = 0.05, 0.10
 LEAVES = (3, 6, 10, 13, 16)
+# Joints whose limb-plane hint opposing the prior near straight reads as hyperextension (the
+# knee's hinge prior is reliable; the elbow's depends on where the arm swung, so not there).
+_HYPEREXTENSION_RULE = (1, 4)
 #: numpy batches up to this many frames run the same formulas on Python floats (faster than
 #: numpy's per-call overhead for a live, one-person stream); larger batches are vectorised.
 SCALAR_MAX_FRAMES = 4
@@ -104,14 +107,20 @@ def _smoothstep(x: Array) -> Array:
 
 
 def _hinted_rotation(a_loc: Array, hint_loc: Array, strength: Array, lo: Array, hi: Array,
-                     rest_dir: Array, rest_hint: Array, rest_frame_t: Array) -> tuple[Array, Array]:
-    """``F(a, h) F(a_rest, h_rest)ᵀ`` with the hint blended into the twist-free prior.
+                     flip: Array, rest_dir: Array, rest_hint: Array, rest_frame_t: Array) -> tuple[Array, Array]:
+    """``F(a, h) F(a_rest, h_rest)ᵀ``, the hint's twist faded in over the twist-free prior.
+
+    The twist angle θ from the prior (where the rest hint goes with a twist-free swing) to the
+    hint, about the bone, is applied as ``w·θ``: continuous in ``w`` for every θ in (−π, π).
+    With ``flip`` (hips: the knee is a reliable hinge), a hint opposing the prior inside the
+    fading zone is read as hyperextension (negative flexion) rather than as a half turn.
 
     Args:
         a_loc: (N, k, 3) aimed bone in the parent's frame.
-        hint_loc: (N, k, 3) twist hint in the parent's frame (any length).
+        hint_loc: (N, k, 3) twist hint in the parent's frame (any length; zero for none).
         strength: (N, k) how well the hint is defined (sin of an angle).
         lo, hi: (k,) strengths where the hint starts to count and where it is used alone.
+        flip: (k,) bool, the hyperextension rule.
         rest_dir, rest_hint: (k, 3) rest bone direction and rest hint.
         rest_frame_t: (k, 3, 3) ``F(a_rest, h_rest)ᵀ``.
 
@@ -120,14 +129,29 @@ def _hinted_rotation(a_loc: Array, hint_loc: Array, strength: Array, lo: Array, 
     """
     xp = ops(a_loc)
     # a zero-length target bone does not say where the bone points: keep the rest direction
-    a_loc = xp.where((norm(a_loc) < 1e-9)[..., None], rest_dir + 0.0 * a_loc, a_loc)
-    prior = rotate(swing(rest_dir, a_loc), rest_hint)  # where the rest hint goes with no twist
+    a_loc = a_loc + (norm(a_loc) < 1e-9)[..., None] * rest_dir
+    u = normalize(a_loc)
+    p = rotate(swing(rest_dir, a_loc), rest_hint)  # where the rest hint goes with no twist
+    p = normalize(p - dot(p, u)[..., None] * u)
     w = _smoothstep((strength - lo) / (hi - lo))
-    n = normalize(hint_loc)
-    flip = (w < 1.0) & (dot(n, prior) < 0.0)
-    n = xp.where(flip[..., None], -n, n)
-    h = w[..., None] * n + (1.0 - w[..., None]) * prior
+    n = normalize(hint_loc - dot(hint_loc, u)[..., None] * u)
+    n = xp.where((flip & (w < 1.0) & (dot(n, p) < 0.0))[..., None], -n, n)
+    q = cross(u, p)
+    phi = w * _atan2(dot(n, q), dot(n, p))
+    h = _cos(phi)[..., None] * p + _sin(phi)[..., None] * q
     return frame(a_loc, h) @ rest_frame_t, w
+
+
+def _atan2(y: Array, x: Array) -> Array:
+    return np.arctan2(y, x) if ops(y).name == "numpy" else ops(y).t.atan2(y, x)
+
+
+def _cos(x: Array) -> Array:
+    return np.cos(x) if ops(x).name == "numpy" else x.cos()
+
+
+def _sin(x: Array) -> Array:
+    return np.sin(x) if ops(x).name == "numpy" else x.sin()
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,7 @@ class _Level:
     free: list[int]
     lo: np.ndarray
     hi: np.ndarray
+    flip: np.ndarray             # hyperextension rule per joint (hips)
     rest_dir: np.ndarray
     rest_hint: np.ndarray
     rest_frame_t: np.ndarray
@@ -163,7 +188,7 @@ def _plan(rest: Skeleton) -> tuple[_Level, ...]:
     off = rest.offsets
     levels = []
     root = _Level([0], [-1], [7], [], [(0, 4, 1)], [], np.array([_LINE_SIN_LO]),
-                  np.array([_LINE_SIN_HI]), _unit(off[[7]]), (off[4] - off[1])[None],
+                  np.array([_LINE_SIN_HI]), np.array([False]), _unit(off[[7]]), (off[4] - off[1])[None],
                   _np_frame(off[[7]], (off[4] - off[1])[None]).swapaxes(-1, -2), [1, 4, 7],
                   [0, 0, 0], [0, 0, 0], off[[1, 4, 7]])
     levels.append(root)
@@ -182,8 +207,9 @@ def _plan(rest: Skeleton) -> tuple[_Level, ...]:
         rest_dir = _unit(off[list(cs)])
         rest_hint = np.array([_REST_HINT[j] for j in js], dtype=np.float64)
         kids = [(i, c) for i, j in enumerate(js) for c in rest.children(j)]
+        flip = np.array([j in _HYPEREXTENSION_RULE for j in js])
         levels.append(_Level(list(js), [H36M17_PARENTS[j] for j in js], list(cs), planes, lines,
-                             free, lo, hi, rest_dir, rest_hint,
+                             free, lo, hi, flip, rest_dir, rest_hint,
                              _np_frame(rest_dir, rest_hint).swapaxes(-1, -2),
                              [c for _, c in kids], [i for i, _ in kids], [js[i] for i, _ in kids],
                              off[[c for _, c in kids]]))
@@ -236,9 +262,10 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
     W = xp.zeros_like(P[..., 0])
     Q[:, 0] = P[:, 0]
     if xp.name == "numpy":
-        c = lambda a: a
+        c = cb = lambda a: a
     else:
         c = lambda a: xp.asarray(a, like=P)
+        cb = lambda a: xp.t.as_tensor(a, device=P.device)
     for lev in plan[1]:
         a_t = P[:, lev.children] - P[:, lev.joints]
         hint = xp.zeros_like(a_t)
@@ -261,7 +288,7 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
             Gp = G[:, lev.parents]                                      # (N, k, 3, 3)
             Gp_t = transpose(Gp)
             a_loc, h_loc = rotate(Gp_t, a_t), rotate(Gp_t, hint)
-        Lk, wk = _hinted_rotation(a_loc, h_loc, strength, c(lev.lo), c(lev.hi), c(lev.rest_dir),
+        Lk, wk = _hinted_rotation(a_loc, h_loc, strength, c(lev.lo), c(lev.hi), cb(lev.flip), c(lev.rest_dir),
                                   c(lev.rest_hint), c(lev.rest_frame_t))
         Gk = Lk if Gp is None else Gp @ Lk
         L[:, lev.joints] = Lk
