@@ -108,3 +108,73 @@ def test_the_wizard_calibrates_by_itself_once_the_views_are_complete(monkeypatch
     assert result is not None and len(saved) == 1  # once, when complete; not again without 'c'
     assert saved[0] >= 5 and result.K[0, 0] == pytest.approx(600.0, rel=0.01)
     assert f"saved {tmp_path / 'cam.yaml'}" in lines
+
+
+_LIVE_SCRIPT = r"""
+import sys
+import cv2
+import numpy as np
+from perspose_rt.calib import sources
+from perspose_rt.calib.patterns import PatternSpec
+from perspose_rt.calib.synthetic import SyntheticCamera, demo_poses
+from perspose_rt.cli import main
+
+K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
+cam = SyntheticCamera(K, np.array([-0.15, 0.03, 0, 0, 0]), (640, 480))
+spec = PatternSpec.default("acircles")
+board = spec.render(4.0, 10)
+frames = []
+for r, t in demo_poses(spec, 7, K, (640, 480), seed=5):
+    img = cv2.cvtColor(cam.render(board, r, t), cv2.COLOR_GRAY2BGR)
+    frames += [img] * 5
+
+
+class Cap:
+    def __init__(self, index):
+        self.i = 0
+    def isOpened(self):
+        return True
+    def set(self, *a):
+        return True
+    def read(self):
+        self.i += 1
+        return (True, frames[self.i - 1]) if self.i <= len(frames) else (False, None)
+    def release(self):
+        pass
+
+
+sources.cv2.VideoCapture = Cap
+sys.exit(main(["calibrate", "--camera", "0", "--pattern", "acircles", "--target-views", "5",
+               "--name", "xvfb", "--calib-dir", sys.argv[1]]))
+"""
+
+
+def test_real_opencv_window_under_xvfb(tmp_path):
+    """The wizard with OpenCV's real (Qt) window on a virtual X display, camera stood in for."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the real-window smoke test needs an X display")
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen([xvfb, display, "-screen", "0", "800x600x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        if server.poll() is not None:
+            pytest.skip(f"Xvfb could not start on display {display}")
+        script = tmp_path / "live.py"
+        script.write_text(_LIVE_SCRIPT)
+        env = dict(os.environ, DISPLAY=display, OMP_NUM_THREADS="1")
+        run = subprocess.run([sys.executable, str(script), str(tmp_path / "calib")], check=False, env=env,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "saved" in run.stdout and "the calibration saved before stands" in run.stdout
+    assert (tmp_path / "calib" / "xvfb.yaml").is_file()

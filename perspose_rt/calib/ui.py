@@ -23,7 +23,7 @@ from perspose_rt.calib.detect import draw_view
 from perspose_rt.calib.solve import CalibrationResult
 from perspose_rt.calib.wizard import CalibrationSession, FrameStatus
 from perspose_rt.camera import CameraModel, Undistorter
-from perspose_rt.errors import CalibrationError, UserError
+from perspose_rt.errors import CalibrationError, InputError, UserError
 
 WINDOW = "perspose-rt calibrate"
 KEYS = "space: capture   c: calibrate + save   u: undistorted view   q: quit"
@@ -35,7 +35,12 @@ def require_display() -> None:
         raise UserError("no display for the wizard's window: run it on a desktop, or add --headless")
 
 
+#: OpenCV's Hershey fonts are ASCII only.
+_ASCII = str.maketrans({"×": "x", "°": " deg", "–": "-", "—": "-", "σ": "sigma", "±": "+/-", "…": "..."})
+
+
 def _text(img: np.ndarray, text: str, org: tuple[int, int], color=(255, 255, 255), scale: float = 0.5) -> None:
+    text = text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
 
@@ -101,6 +106,8 @@ class _Wizard:
     def frame(self, label: str, frame: np.ndarray) -> np.ndarray:
         session = self.session
         status = session.process(frame, label)
+        if status.captured:
+            self.print(f"captured {label}: {len(session.views)} views, coverage {100 * session.coverage.fraction:.0f}%")
         if session.ready and session.result is None and not self.auto_done:
             self.auto_done = True  # enough views: calibrate once by itself; c refines later
             self.calibrate()
@@ -112,8 +119,6 @@ class _Wizard:
             draw_view(disp, session.spec, status.view)
             if status.captured:
                 disp = _flash(disp)
-        if status.captured:
-            self.print(f"captured {label}: {len(session.views)} views, coverage {100 * session.coverage.fraction:.0f}%")
         draw_hud(disp, session, status, self.message if time.monotonic() < self.until else "")
         return disp
 
@@ -156,6 +161,10 @@ def run_interactive(
             cv2.imshow(WINDOW, wizard.frame(label, frame))
             if not wizard.key(cv2.waitKey(1) & 0xFF, label):
                 break
+    except InputError as exc:  # the camera went away
+        if session.result is None:
+            raise
+        print_fn(f"warning: {exc}; the calibration saved before stands")
     finally:
         cv2.destroyWindow(WINDOW)
         cv2.waitKey(1)

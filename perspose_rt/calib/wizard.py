@@ -180,7 +180,11 @@ class CalibrationSession:
         if cov.fraction < self.config.coverage_target:
             return "move the board towards the red cells (corners and edges of the image)"
         if len(self.views) < self.config.target_views:
+            if cov.fraction < 1.0:
+                return "move the board towards the red cells, or tilt it another way"
             return "move or tilt the board to a new position"
+        if self.result is not None:
+            return "calibrated and saved: q to finish, or add views and press c again"
         return "press c to calibrate"
 
     # ----- solving --------------------------------------------------------------------------
