@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from perspose_rt.cli import build_parser, main
 from perspose_rt.io.results import load_result
@@ -74,3 +75,34 @@ def test_run_live_py_is_the_live_command() -> None:
                          capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "--camera" in out.stdout and "--no-view" in out.stdout
+
+
+def test_windowed_mode_with_stubbed_windows(video_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """The windowed path (overlay + HUD + 3D viewer + keys) with OpenCV's window calls stubbed and
+    the Open3D viewer rendering offscreen: 's' takes a snapshot, then 'q' quits."""
+    import cv2
+
+    import perspose_rt.viz.viewer3d as v3d
+
+    shown: list[np.ndarray] = []
+    keys = iter([-1, -1, ord("s"), -1, ord("q")])
+    monkeypatch.setenv("DISPLAY", ":fake")
+    monkeypatch.setattr(cv2, "namedWindow", lambda *a, **k: None)
+    monkeypatch.setattr(cv2, "imshow", lambda name, img: shown.append(img))
+    monkeypatch.setattr(cv2, "waitKey", lambda ms: next(keys, -1))
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    real_init = v3d.Viewer3D.__init__
+
+    def offscreen_init(self, *a, **k) -> None:
+        k["visible"] = False
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(v3d.Viewer3D, "__init__", offscreen_init)
+    try:
+        code = main(["live", "--camera", f"sim:{video_path}", "--out-dir", str(tmp_path), "--max-frames", "50"])
+    except RuntimeError as exc:  # pragma: no cover - no EGL
+        pytest.skip(f"no offscreen OpenGL: {exc}")
+    assert code == 0 and len(shown) == 5  # 'q' on the 5th result
+    assert shown[-1].shape == (720, 1280, 3)
+    assert {p.suffix for p in tmp_path.glob("snapshot_*")} == {".png", ".npz"}
+    assert len(list(tmp_path.glob("snapshot_*_3d.png"))) == 1
