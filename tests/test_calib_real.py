@@ -97,3 +97,9 @@ def test_cli_writes_a_profile_the_camera_module_reads(calibration_dir, reference
     assert meta["flags"] == list(SAMPLE_FLAGS)
     assert 0.05 < meta["rms_px"] < 0.25 and "date" in meta and meta["camera"] == str(calibration_dir)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stereo-right.yaml"]
+
+
+def test_a_subset_chosen_for_coverage_still_agrees(found, reference):
+    res = calibrate_views(found, SolveOptions(flags=SAMPLE_FLAGS), max_views=10)
+    assert res.n_views == 10
+    assert res.K[0, 0] == pytest.approx(reference["K"][0, 0], rel=0.01)

@@ -28,6 +28,9 @@ def profile_path(calib_dir: str | Path, name: str, force: bool = False) -> Path:
     Raises:
         UserError: an unusable name, or the profile exists and ``force`` is False.
     """
+    for suffix in (".yaml", ".yml"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
     if not _NAME.match(name):
         raise UserError(
             f"camera name {name!r} cannot be a file name: use letters, digits, '.', '_' or '-' (e.g. --name logitech-c920)"

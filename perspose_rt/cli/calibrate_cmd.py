@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--fov and --f35 need --resolution WxH (the image size the profile is for)")
     name = args.name or _default_name(args, resolution)
     path = profile_path(args.calib_dir, name, args.force)  # checked before any work starts
+    name = path.stem  # "--name cam.yaml" means cam
     if quick:
         return _run_quick(args, path, name, resolution)
     return _run_calibration(args, spec, path, name, resolution)
