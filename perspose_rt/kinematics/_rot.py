@@ -69,7 +69,7 @@ def swing(a: Array, b: Array) -> Array:
     k = xp.where(c >= 0, 1.0 / xp.maximum(1.0 + c, 1e-30), (1.0 - c) / xp.maximum(v2, 1e-30))
     eye = xp.eye(3, a)
     rod = c[..., None, None] * eye + skew_fast(v) + k[..., None, None] * (v[..., :, None] * v[..., None, :])
-    if not xp.any(anti):
+    if xp.name == "numpy" and not xp.any(anti):  # torch: branch-free, so it traces and exports
         return rod
     ex = xp.zeros_like(a)
     ex[..., 0] = 1.0

@@ -137,7 +137,7 @@ def _hinted_rotation(a_loc: Array, hint_loc: Array, strength: Array, lo: Array, 
     n = normalize(hint_loc - dot(hint_loc, u)[..., None] * u)
     n = xp.where((flip & (w < 1.0) & (dot(n, p) < 0.0))[..., None], -n, n)
     q = cross(u, p)
-    phi = w * _atan2(dot(n, q), dot(n, p))
+    phi = w * _atan2(dot(n, q), dot(n, p) + 1e-30)  # never atan2(0, 0): ONNX's Atan2 gives NaN there
     h = _cos(phi)[..., None] * p + _sin(phi)[..., None] * q
     return frame(a_loc, h) @ rest_frame_t, w
 
@@ -230,7 +230,7 @@ def solve_ik_h36m17(joints: Array, rest: Skeleton | str | None = None) -> IKResu
         :class:`IKResult` (numpy float64 for numpy input, the input's dtype for tensors).
     """
     xp = ops(joints)
-    if tuple(joints.shape[-2:]) != (17, 3) or joints.ndim != 3:
+    if joints.ndim != 3 or tuple(int(d) for d in joints.shape[1:]) != (17, 3):
         raise ValueError(f"joints must be (N, 17, 3), got {tuple(joints.shape)}")
     if xp.name == "numpy":
         P = np.asarray(joints, dtype=np.float64)
