@@ -240,3 +240,39 @@ def test_ik_without_model_uses_the_generic_skeleton_and_keeps_joints():
     r2 = solve_ik_smpl24(X)
     np.testing.assert_allclose(r2.joints, X, atol=1e-9)
     assert all(c == -1 or c > i for i, c in enumerate(CHILDREN))
+
+
+def test_ik_with_beta_search_exports_to_onnx(smpl_dir, tmp_path):
+    """No SVD, no data-dependent branch: the whole SMPL IK, β0 search included, runs in ONNX."""
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    model = load_smpl_model(find_smpl_model(smpl_dir))
+    rng = np.random.default_rng(10)
+    n = 6
+    betas = rng.normal(scale=0.5, size=(n, 11))
+    theta = axis_angle_to_matrix(rng.normal(scale=0.3, size=(n, 24, 3)))
+    _, joints = _pose_with_smplx(model, betas, theta, np.zeros((n, 3)))
+    twist = _gt_twist(model, betas, theta)
+
+    class IK(torch.nn.Module):
+        def forward(self, j, t, b):
+            r = solve_ik_smpl24(j, t, None, model, b)
+            return r.local_rotmats, r.betas, r.joints
+
+    path = tmp_path / "smpl_ik.onnx"
+    dyn = {name: {0: "n"} for name in ("joints", "twist", "betas")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(IK(), tuple(torch.from_numpy(a[:2]).float() for a in (joints, twist, betas)), str(path),
+                          dynamo=False, opset_version=17, input_names=["joints", "twist", "betas"],
+                          dynamic_axes=dyn)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    theta_o, betas_o, joints_o = sess.run(None, {"joints": joints.astype(np.float32),
+                                                 "twist": twist.astype(np.float32),
+                                                 "betas": betas.astype(np.float32)})
+    ref = solve_ik_smpl24(joints, twist, None, model, betas)
+    np.testing.assert_allclose(betas_o, ref.betas, atol=1e-6)
+    np.testing.assert_allclose(theta_o, ref.local_rotmats, atol=2e-5)
+    np.testing.assert_allclose(joints_o, ref.joints, atol=2e-5)
