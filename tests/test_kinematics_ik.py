@@ -244,3 +244,12 @@ def torch_or_numpy(X):
     except ImportError:  # pragma: no cover
         return X
     return torch.from_numpy(X)
+
+
+def test_fitted_skeleton_ignores_degenerate_torsos():
+    sk = h36m17_skeleton()
+    X = np.repeat(sk.rest_joints()[None], 5, 0)
+    X[2, 4] = X[2, 1]  # hips on top of each other in one frame
+    fitted = fit_h36m17_skeleton(X)
+    assert np.isfinite(fitted.offsets).all()
+    np.testing.assert_allclose(fitted.offsets, sk.offsets, atol=1e-9)

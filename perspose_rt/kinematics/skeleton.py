@@ -141,9 +141,14 @@ def fit_h36m17_skeleton(joints: np.ndarray, valid: np.ndarray | None = None) -> 
     off = _H36M17_REST_DIRS * lengths[:, None]
     rest_frame = _np_frame(np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]))
     for parent, (kids, (a0, a1), (h0, h1)) in _TORSO.items():
-        F = _np_frame(x[:, a1] - x[:, a0], x[:, h1] - x[:, h0])             # (N, 3, 3)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            F = _np_frame(x[:, a1] - x[:, a0], x[:, h1] - x[:, h0])         # (N, 3, 3)
         canon = np.einsum("ij,nkj,nck->nci", rest_frame, F, x[:, kids] - x[:, [parent]])
-        d = canon / np.linalg.norm(canon, axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = canon / np.linalg.norm(canon, axis=-1, keepdims=True)
+        d = d[np.all(np.isfinite(d), axis=(1, 2))]  # frames with a degenerate torso say nothing
+        if d.shape[0] == 0:
+            continue  # keep the default torso directions
         mid, left, right = d.mean(0)
         side = 0.5 * (left + right * _MIRROR)
         for j, v in zip(kids, (mid, side, side * _MIRROR)):
