@@ -34,7 +34,9 @@ import numpy as np
 
 from perspose_rt.errors import InputError
 from perspose_rt.io.atomic import atomic_path
+from perspose_rt.kinematics._rot import swing
 from perspose_rt.kinematics.euler import continuous_euler
+from perspose_rt.kinematics.fk import forward_kinematics
 from perspose_rt.kinematics.ik_h36m import IKResult, solve_ik_h36m17
 from perspose_rt.kinematics.skeleton import Skeleton
 
@@ -98,10 +100,10 @@ class BvhExport:
         ik: the IK result of the (filled) frames, camera frame (an ``SMPLIKResult`` for
             :func:`export_bvh_smpl24`).
         filled: (N,) bool, frames that were invalid and filled by interpolation/hold.
-        fit_error_m: (N, 17) distance between the BVH skeleton's joints and the (filled) input
+        fit_error_m: (N, J) distance between the BVH skeleton's joints and the (filled) input
             joints: what a skeleton with fixed bones cannot follow (bone-length changes, and
             torso deformation without attachment joints; see docs/KINEMATICS.md).
-        joints: (N, 17, 3) the BVH skeleton's joints in the camera frame, metres.
+        joints: (N, J, 3) the BVH skeleton's joints in the camera frame, metres (J = 17 or 24).
     """
 
     path: Path
@@ -139,8 +141,6 @@ def attachment_rotations(ik: IKResult, joints: np.ndarray) -> np.ndarray:
     one (minimal swing, in the pelvis or thorax frame); the hip or shoulder below it is
     re-expressed relative to it, so every global rotation of the IK is unchanged.
     """
-    from perspose_rt.kinematics._rot import swing
-
     L17 = ik.local_rotmats
     N = L17.shape[0]
     _, G = _fk_global(ik)
@@ -162,8 +162,6 @@ def attachment_rotations(ik: IKResult, joints: np.ndarray) -> np.ndarray:
 
 
 def _fk_global(ik: IKResult) -> tuple[np.ndarray, np.ndarray]:
-    from perspose_rt.kinematics.fk import forward_kinematics
-
     return forward_kinematics(ik.local_rotmats, ik.rest, ik.root_orient, ik.root_transl, return_global=True)
 
 
@@ -202,8 +200,6 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
 
         rest = fit_h36m17_skeleton(filled, ok)
     ik = solve_ik_h36m17(filled, rest)
-    from perspose_rt.kinematics.fk import forward_kinematics
-
     if attachments:
         skel = attachment_skeleton(ik.rest)
         local = attachment_rotations(ik, filled)
