@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         for v in args.variant:
             torch.manual_seed(0)
             nets.append(PersPoseNet(NetConfig.variant(v)).eval())
+    load_start = os.getloadavg()[0]
     rows: list[Row] = []
     agree: list[list[str]] = []
     header = ["width", "backend", "batch", "p50 ms/batch", "p95 ms/batch", "p50 ms/crop", "p95 ms/crop",
@@ -149,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
             print("agreement:", " | ".join(line))
     notes = (f"\nRandomly initialised networks (latency does not depend on the weight values); "
              f"{args.threads} CPU threads; warm-up {args.warmup}, at most {args.iters} timed calls or "
-             f"{args.budget_s:g} s per row. Latency includes host↔device copies.\n")
+             f"{args.budget_s:g} s per row. Latency includes host↔device copies. 1-minute load average "
+             f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores): "
+             "on a shared machine the CPU numbers are only indicative.\n")
     if not args.no_report:
         device = "cuda" if args.device.startswith("cuda") else "cpu"
         path = write_section(f"model-{device}", f"PersPose network latency ({device})", body + notes,
