@@ -2,7 +2,7 @@
 # Set up perspose-rt in ./.venv on Debian/Ubuntu with Python 3.11.
 #
 #   ./setup.sh          the product: CPU PyTorch, MediaPipe, ONNX Runtime, Open3D viewer, SMPL support
-#   ./setup.sh --dev    the same plus the test and lint tools (pytest, hypothesis, ruff, bvh)
+#   ./setup.sh --dev    the same plus the test and lint tools (pytest, hypothesis, ruff, bvh, Xvfb)
 #
 # Debian packages that the Python wheels need at run time are installed with apt-get when this
 # runs as root; otherwise the exact apt-get command is printed and the set-up stops.
@@ -12,9 +12,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 extras="viewer,smpl"
+dev_deb_pkgs=""
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="viewer,smpl,dev" ;;
+    --dev) extras="viewer,smpl,dev"; dev_deb_pkgs="xvfb" ;;
     -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -36,8 +37,9 @@ if [ -z "$py" ]; then
   exit 1
 fi
 
-# 2. Debian run-time libraries: OpenCV (libGL, glib), Open3D (libusb, EGL), PyTorch (OpenMP)
-deb_pkgs="libgl1 libglib2.0-0 libegl1 libusb-1.0-0 libgomp1"
+# 2. Debian run-time libraries: OpenCV (libGL, glib), Open3D (libusb, EGL), PyTorch (OpenMP);
+#    for --dev, Xvfb (the tests open real OpenCV windows on a virtual display)
+deb_pkgs="libgl1 libglib2.0-0 libegl1 libusb-1.0-0 libgomp1 $dev_deb_pkgs"
 if command -v dpkg >/dev/null 2>&1; then
   missing=""
   for p in $deb_pkgs; do
