@@ -135,7 +135,7 @@ def test_h36m_projection_reduces_to_pinhole_without_distortion_and_torch_matches
 
 def test_sh16_mapping():
     det = np.arange(32, dtype=np.float64).reshape(16, 2)
-    kp, conf = sh16_to_h36m17(det)
+    kp, conf = sh16_to_h36m17(det, confidence=1.0)
     np.testing.assert_array_equal(kp[0], det[6])  # SH "Hip" is the pelvis
     np.testing.assert_array_equal(kp[10], det[9])  # SH "Head"
     np.testing.assert_array_equal(kp[16], det[10])  # SH "RWrist"
