@@ -61,6 +61,23 @@ def test_check_batch():
         check_batch(img[:0], np.zeros((0, 3, 3)), 256)
 
 
+def test_fp16_backbone_plumbing_on_cpu(small_net):
+    """The CUDA mode's precision split (FP16 backbone, FP32 heads and lifting), run on the CPU."""
+    import copy
+
+    half = copy.deepcopy(small_net)
+    half.backbone.half()
+    half.cam_layer.half()
+    half = half.to(memory_format=torch.channels_last)
+    image, K = sample_inputs(1, seed=7)
+    with torch.no_grad():
+        ref = small_net(torch.from_numpy(image), torch.from_numpy(K)).numpy()
+        x = torch.from_numpy(image).contiguous(memory_format=torch.channels_last)
+        out = half(x, torch.from_numpy(K))
+    assert out.xyz.dtype == torch.float32 and out.uv.dtype == torch.float32
+    assert max_abs_diff(out, ref)["xyz"] < 1e-3  # metres
+
+
 @requires_cuda
 def test_cuda_fp16_graph_matches_fp32(small_net):
     fp32 = TorchBackend(small_net, device="cuda", fp16=False, channels_last=False, cuda_graph=False)
