@@ -57,7 +57,7 @@ def _bone_cv(X: np.ndarray, bones: list[tuple[int, int]]) -> dict[str, float]:
     return out
 
 
-def test_bone_lengths_are_stable(skating) -> None:  # noqa: ANN001
+def test_bone_lengths_are_stable(skating) -> None:
     """The lifter's own joints (default, no skeleton fit): legs and spine keep their lengths.
 
     Its arms do not on this video (CV 0.15–0.45 with the shipped lifter: a figure skater's
