@@ -106,15 +106,16 @@ def mediapipe_alone(frames: list[np.ndarray]) -> tuple[float, Stats]:
 
 def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, live_fps: float | None = None,
                  seconds: float | None = None, on_result=None, lifter_weights: Path | None = None):
+    from perspose_rt.camera import DEFAULT_F35_MM
     from perspose_rt.pipeline.build import EstimatorOptions, build_stages
     from perspose_rt.pipeline.live_sources import SimulatedCamera
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import drive
-    from perspose_rt.pipeline.sources import ArraySource
+    from perspose_rt.pipeline.sources import ArraySource, Intrinsics
 
     if live_fps:
-        source = SimulatedCamera(frames, fps=live_fps, num_frames=int(seconds * live_fps))
-        source.camera = camera
+        source = SimulatedCamera(frames, fps=live_fps, num_frames=int(seconds * live_fps),
+                                 intrinsics=Intrinsics(f35=DEFAULT_F35_MM))
     else:
         source = ArraySource(frames, 25.0, camera, total=total)
     stages, _ = build_stages(EstimatorOptions(lifter_weights=lifter_weights), fps=live_fps or 25.0)
