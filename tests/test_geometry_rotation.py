@@ -89,3 +89,25 @@ def test_rot6d_recovers_rotation_from_its_first_two_columns():
     x = R[..., :, :2].reshape(16, 6)  # row-major 3×2 → the official layout
     np.testing.assert_allclose(rot6d_to_matrix(x), R, atol=1e-12)
     np.testing.assert_allclose(rot6d_to_matrix(torch.tensor(x)).numpy(), R, atol=1e-12)
+
+
+def test_torch_paths_make_no_host_tensors():
+    """CUDA-graph capture forbids host→device copies inside the captured region: the torch paths
+    of the geometry used in the network's forward must build no tensor from host data."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from perspose_rt.geometry import lift_uvd, pe_map_torch
+
+    class NoHostCopies(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = str(func)
+            assert "lift_fresh" not in name and "_to_copy" not in name, f"host tensor built by {name}"
+            return func(*args, **(kwargs or {}))
+
+    x = torch.randn(4, 6, dtype=torch.float64)
+    K = torch.tensor([[[500.0, 0, 128], [0, 500.0, 128], [0, 0, 1]]]).repeat(4, 1, 1)
+    uv, d, rho = torch.rand(4, 25, 2) * 256, torch.rand(4, 25, 1), torch.rand(4, 1, 1) * 0.01
+    with NoHostCopies():
+        rot6d_to_matrix(x)
+        pe_map_torch(K)
+        lift_uvd(uv, d, rho, K)

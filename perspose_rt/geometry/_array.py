@@ -84,11 +84,12 @@ class _TorchOps:
     def where(self, c, a, b):
         return self.t.where(c, a, b)
 
+    # With a Python number, clamp: no host→device copy, so these stay CUDA-graph capturable.
     def maximum(self, a, b):
-        return self.t.maximum(a, self.t.as_tensor(b, dtype=a.dtype, device=a.device))
+        return self.t.clamp(a, min=b) if isinstance(b, (int, float)) else self.t.maximum(a, b)
 
     def minimum(self, a, b):
-        return self.t.minimum(a, self.t.as_tensor(b, dtype=a.dtype, device=a.device))
+        return self.t.clamp(a, max=b) if isinstance(b, (int, float)) else self.t.minimum(a, b)
 
     def sqrt(self, x):
         return self.t.sqrt(x)
