@@ -139,4 +139,5 @@ def test_sh16_mapping():
     np.testing.assert_array_equal(kp[0], det[6])  # SH "Hip" is the pelvis
     np.testing.assert_array_equal(kp[10], det[9])  # SH "Head"
     np.testing.assert_array_equal(kp[16], det[10])  # SH "RWrist"
+    np.testing.assert_array_equal(kp[7], 0.5 * (det[6] + det[8]))  # MPII "Spine" is not H36M's
     assert conf[9] == 0 and (np.delete(conf, 9) == 1).all()

@@ -91,3 +91,19 @@ def test_api_errors(tmp_path):
     (tmp_path / "bad.json").write_text('{"format": "other"}')
     with pytest.raises(WeightsError):
         load_weights(tmp_path / "bad.json")
+
+
+def test_temporal_with_a_base_starts_as_the_base_and_stays_causal():
+    cfg = LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0, base_width=16)
+    torch.manual_seed(1)
+    m = build_model(cfg)
+    m.freeze_base()
+    m.train()
+    assert not m.base.training and m.training
+    x = torch.randn(3, cfg.window, N_FEATURES)
+    with torch.no_grad():
+        torch.testing.assert_close(m.forward_window(x), m.base(x[:, -1]))  # zero-initialised correction
+        m.out.weight.normal_()
+        m.eval()
+        torch.testing.assert_close(m.forward_window(x), m(x)[:, 0], atol=1e-5, rtol=1e-5)
+    assert all(not p.requires_grad for p in m.base.parameters())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from perspose_rt.paths import shared_data_dir
@@ -23,12 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blocks", type=int, default=2,
                         help="residual blocks (single) or dilated layers (temporal: window 3^(blocks+1))")
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--init-base", type=Path, default=None, metavar="JSON",
+                        help="temporal only: a trained single-frame lifter used as the frozen base whose "
+                             "newest-frame output the causal convnet corrects")
     parser.add_argument("--steps", type=int, default=8000)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--p-real", type=float, default=0.25,
                         help="share of samples seen by the real H36M cameras (rest: virtual cameras)")
+    parser.add_argument("--noise", type=float, default=0.15,
+                        help="2D noise σ scale, in units of the keypoints' RMS spread (default: %(default)s)")
+    parser.add_argument("--bias", type=float, default=0.0,
+                        help="σ of per-joint 2D offsets constant over time, like a detector's own joint "
+                             "definitions, in units of the spread (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--ckpt-every", type=int, default=500)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
@@ -44,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.lifter.train import TrainOptions, train
 
     width = args.width or (768 if args.kind == "single" else 256)
+    base_width = 0
+    if args.init_base is not None:
+        if args.kind != "temporal":
+            raise UserError("--init-base is for --kind temporal")
+        base_width = int(json.loads(Path(args.init_base).read_text(encoding="utf-8"))["config"]["width"])
     cfg = LifterConfig(kind=args.kind, variant=args.variant, width=width, blocks=args.blocks,
-                       dropout=args.dropout)
+                       dropout=args.dropout, base_width=base_width)
     if args.steps < 1 or args.batch < 2:
         raise UserError("--steps must be ≥ 1 and --batch ≥ 2")
     val_seqs = s9_slice(args.data)
@@ -56,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     opts = TrainOptions(data=args.data, out=args.out, config=cfg, steps=args.steps, batch=args.batch,
                         lr=args.lr, seed=args.seed, p_real=args.p_real, threads=args.threads,
-                        ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress)
+                        noise_scale=args.noise, bias_scale=args.bias,
+                        ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress,
+                        init_base=args.init_base)
     try:
         summary = train(opts, validate=validate)
     except ValueError as exc:

@@ -20,7 +20,9 @@ their lens distortion.
 Gaussian noise of σ = U(0,1)²·0.15·(RMS spread of the keypoints), 2 % of joints become outliers
 (σ = 0.5·spread, confidence < 0.4), 2 % are dropped (confidence 0) and the Neck/Nose joint is
 dropped in 10 % more frames (the SH detector and BlazePose do not have it). Confidences of normal
-joints are U(0.6, 1), or exactly 1 in half of the clean samples.
+joints are U(0.6, 1), or exactly 1 in half of the clean samples. Optionally (``bias_scale``), noisy
+samples also get per-joint offsets N(0, bias_scale·spread) constant over the window, the way a
+detector's joint definitions differ from Human3.6M's. The 0.15 above is ``noise_scale``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class PoseSampler:
 
     def __init__(self, poses: dict[str, np.ndarray], cameras: dict[str, dict[str, H36MCamera]],
                  p_real: float = 0.25, hfov_deg=(30.0, 110.0), depth_m=(2.0, 10.0),
-                 pitch_deg: float = 30.0, roll_deg: float = 15.0, noise: bool = True) -> None:
+                 pitch_deg: float = 30.0, roll_deg: float = 15.0, noise: bool = True,
+                 noise_scale: float = 0.15, bias_scale: float = 0.0) -> None:
         keys = sorted(poses)
         if not keys:
             raise ValueError("no poses to sample from")
@@ -89,6 +92,7 @@ class PoseSampler:
         self.cam_K = stack(lambda c: c.K)
         self.p_real, self.hfov, self.depth = p_real, hfov_deg, depth_m
         self.pitch, self.roll, self.noise = math.radians(pitch_deg), math.radians(roll_deg), noise
+        self.noise_scale, self.bias_scale = noise_scale, bias_scale
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -159,8 +163,11 @@ class PoseSampler:
         last = uv[:, -1]
         spread = ((last - last.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()  # (B,)
         clean = _u(gen, (B,)) < 0.3
-        sigma = torch.where(clean, torch.zeros_like(spread), _u(gen, (B,)) ** 2 * 0.15 * spread)
+        sigma = torch.where(clean, torch.zeros_like(spread), _u(gen, (B,)) ** 2 * self.noise_scale * spread)
         uv = uv + torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * sigma[:, None, None, None]
+        if self.bias_scale > 0:  # a detector's own joint definitions: per-joint offsets fixed in time
+            b = torch.randn((B, 1, J, 2), generator=gen, dtype=uv.dtype) * (self.bias_scale * spread)[:, None, None, None]
+            uv = uv + torch.where(clean[:, None, None, None], torch.zeros_like(b), b)
         conf = _u(gen, (B, T, J), 0.6, 1.0)
         ones = clean & (_u(gen, (B,)) < 0.5)
         conf = torch.where(ones[:, None, None], torch.ones_like(conf), conf)

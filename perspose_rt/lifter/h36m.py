@@ -23,6 +23,7 @@ SH16_NAMES = ("RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Spine"
               "RWrist", "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist")
 SH16_TO_H36M17 = (3, 2, 1, 4, 5, 6, 0, 7, 8, 10, 16, 15, 14, 11, 12, 13)
 H36M_NECK_NOSE = 9
+H36M_SPINE = 7
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,16 @@ def sh16_to_h36m17(det: np.ndarray, confidence: float = SH_CONFIDENCE) -> tuple[
 
     The SH set has no Neck/Nose joint: it is given confidence 0 (the lifter treats it as a
     missing joint, as it learned from training samples with dropped joints) and placed, for
-    drawing only, halfway between Thorax and Head. The other joints get ``confidence``.
+    drawing only, halfway between Thorax and Head. The SH joints follow MPII's definitions: its
+    "Spine" lies next to the thorax (0.94 of the way from pelvis to thorax, 46 px median from
+    H36M's Spine), so Spine is replaced by the midpoint of SH Hip and Thorax, where H36M's Spine
+    lies in the training poses (0.50); its "Head" is MPII's head top, above H36M's Head joint,
+    and is kept as is. The other joints get ``confidence``.
     """
     kp = np.zeros(det.shape[:-2] + (17, 2), det.dtype)
     kp[..., list(SH16_TO_H36M17), :] = det
     kp[..., H36M_NECK_NOSE, :] = 0.5 * (kp[..., 8, :] + kp[..., 10, :])
+    kp[..., H36M_SPINE, :] = 0.5 * (kp[..., 0, :] + kp[..., 8, :])
     conf = np.full(det.shape[:-2] + (17,), confidence, np.float32)
     conf[..., H36M_NECK_NOSE] = 0.0
     return kp, conf

@@ -26,6 +26,9 @@ class LifterConfig:
     width: int = 1024
     blocks: int = 2  # residual blocks (single) or dilated layers after the first (temporal)
     dropout: float = 0.1
+    #: temporal only: width of a single-frame residual MLP (``blocks`` = 2) whose output for the
+    #: newest frame the convnet corrects (0 = none). Trained first, then frozen (``--init-base``).
+    base_width: int = 0
 
     @property
     def window(self) -> int:
@@ -36,7 +39,8 @@ class LifterConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> LifterConfig:
-        cfg = cls(**{k: d[k] for k in ("kind", "variant", "width", "blocks", "dropout") if k in d})
+        cfg = cls(**{k: d[k] for k in ("kind", "variant", "width", "blocks", "dropout", "base_width")
+                     if k in d})
         if cfg.kind not in ("single", "temporal") or cfg.variant not in VARIANTS:
             raise ValueError(f"unsupported lifter config {d}")
         return cfg
@@ -76,6 +80,10 @@ class TemporalConvNet(nn.Module):
     ``i`` belongs to input frame ``i + window - 1`` and sees only frames up to it.
     ``forward_window(x (B, window, 54))`` is the strided training form → (B, 49), equal to
     the dilated form's single output on that window.
+
+    With ``cfg.base_width > 0`` the output is ``base(newest frame) + convnet(window)``: a frozen
+    single-frame model gives the estimate and the causal convnet (whose last layer starts at zero)
+    learns a temporal correction, so training starts from the single-frame accuracy.
     """
 
     def __init__(self, cfg: LifterConfig) -> None:
@@ -90,6 +98,30 @@ class TemporalConvNet(nn.Module):
         self.mix_bn = nn.ModuleList(nn.BatchNorm1d(C) for _ in range(cfg.blocks))
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Conv1d(C, N_OUTPUTS, 1)
+        self.base = None
+        if cfg.base_width:
+            self.base = ResidualMLP(LifterConfig("single", cfg.variant, cfg.base_width, 2, cfg.dropout))
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
+
+    def freeze_base(self) -> None:
+        """Fix the base model's weights and BatchNorm statistics (``train()`` keeps it in eval)."""
+        if self.base is not None:
+            self.base.requires_grad_(False)
+            self.base.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.base is not None and not any(p.requires_grad for p in self.base.parameters()):
+            self.base.eval()
+        return self
+
+    def _base(self, x: torch.Tensor) -> torch.Tensor | int:
+        """Base output for frames ``window-1 …`` of x (B, T, 54) → (B, T-window+1, 49)."""
+        if self.base is None:
+            return 0
+        newest = x[:, self.cfg.window - 1:]
+        return self.base(newest.reshape(-1, newest.shape[-1])).reshape(*newest.shape[:2], N_OUTPUTS)
 
     def _run(self, x: torch.Tensor, strided: bool) -> torch.Tensor:
         x = x.transpose(1, 2)  # (B, 54, T)
@@ -115,12 +147,12 @@ class TemporalConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < self.cfg.window:
             raise ValueError(f"need at least {self.cfg.window} frames, got {x.shape[1]}")
-        return self._run(x, strided=False)
+        return self._run(x, strided=False) + self._base(x)
 
     def forward_window(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] != self.cfg.window:
             raise ValueError(f"training windows must have {self.cfg.window} frames, got {x.shape[1]}")
-        return self._run(x, strided=True)[:, 0]
+        return (self._run(x, strided=True) + self._base(x))[:, 0]
 
 
 def build_model(cfg: LifterConfig) -> nn.Module:

@@ -26,7 +26,7 @@ from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.lifter.encoding import encode, targets
 from perspose_rt.lifter.h36m import TRAIN_SUBJECTS, load_cameras, load_poses
 from perspose_rt.lifter.models import LifterConfig, build_model
-from perspose_rt.lifter.weights import save_weights
+from perspose_rt.lifter.weights import load_weights, save_weights
 
 _Q_WEIGHT = 0.2
 
@@ -43,12 +43,16 @@ class TrainOptions:
     warmup: int = 200
     seed: int = 0
     p_real: float = 0.25
+    noise_scale: float = 0.15
+    bias_scale: float = 0.0
     ckpt_every: int = 500
     log_every: int = 50
     threads: int = 2
     subjects: tuple[str, ...] = TRAIN_SUBJECTS
     command: str = ""
     progress: bool = True
+    #: temporal with ``config.base_width``: the single-frame lifter (JSON) used as frozen base.
+    init_base: Path | None = None
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -102,11 +106,24 @@ def train(opts: TrainOptions, validate=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     cfg = opts.config
     cams = load_cameras(opts.data)
-    sampler = PoseSampler(load_poses(opts.data, opts.subjects), cams, p_real=opts.p_real)
+    sampler = PoseSampler(load_poses(opts.data, opts.subjects), cams, p_real=opts.p_real,
+                          noise_scale=opts.noise_scale, bias_scale=opts.bias_scale)
     torch.manual_seed(opts.seed)
     model = build_model(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
     ckpt_path = out / "checkpoint.pt"
+    if getattr(model, "base", None) is not None:
+        if opts.init_base is None and not ckpt_path.exists():
+            raise ValueError("a temporal model with a base needs --init-base (a single-frame lifter JSON)")
+        if opts.init_base is not None and not ckpt_path.exists():
+            base, base_cfg, _ = load_weights(opts.init_base)
+            if (base_cfg.kind, base_cfg.variant, base_cfg.width, base_cfg.blocks) != (
+                    "single", cfg.variant, cfg.base_width, 2):
+                raise ValueError(f"{opts.init_base} ({base_cfg}) does not fit base_width={cfg.base_width}, "
+                                 f"variant={cfg.variant}")
+            model.base.load_state_dict(base.state_dict())
+        model.freeze_base()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=opts.lr,
+                            weight_decay=opts.weight_decay)
     start = 0
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -150,7 +167,9 @@ def train(opts: TrainOptions, validate=None) -> dict:
         _save_checkpoint(ckpt_path, model, opt, step, cfg)
         raise
     summary = {"steps": opts.steps, "batch": opts.batch, "lr": opts.lr, "seed": opts.seed,
-               "p_real": opts.p_real, "subjects": list(opts.subjects), "command": opts.command,
+               "p_real": opts.p_real, "noise_scale": opts.noise_scale, "bias_scale": opts.bias_scale,
+               "subjects": list(opts.subjects), "command": opts.command,
+               "init_base": str(opts.init_base) if opts.init_base else None,
                "final_val_mpjpe_mm_s9_slice": last_val}
     model.eval()
     save_weights(out / "lifter", model, cfg, {"training": summary})
