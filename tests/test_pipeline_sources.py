@@ -45,7 +45,7 @@ def test_truncated_video_counts_failed_frames(tmp_path: Path) -> None:
     n = 0
     while src.read() is not None:
         n += 1
-    assert 5 < n < 40 and src.failed == 40 - n
+    assert 5 < n < 40 and src.failed == 0 and src.missing == 40 - n
 
 
 def test_max_frames(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_max_frames(tmp_path: Path) -> None:
     n = 0
     while src.read() is not None:
         n += 1
-    assert n == 5 and src.failed == 0 and len(src) == 5
+    assert n == 5 and src.failed == 0 and src.missing == 0 and len(src) == 5
 
 
 def test_missing_and_unreadable_videos(tmp_path: Path) -> None:
@@ -107,6 +107,21 @@ def test_open_live_source_simulated(tmp_path: Path) -> None:
     assert isinstance(src, SimulatedCamera) and src.live and src.camera.source.startswith("f35:28")
     a, b = src.read(), src.read()
     assert b.index == a.index + 1 and b.timestamp - a.timestamp == pytest.approx(0.02, abs=0.015)
+
+
+def test_corrupt_middle_counts_failed_frames(tmp_path: Path) -> None:
+    good = _write_avi(tmp_path / "v.avi", 40)
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 4000] = bytes(4000)  # wipe a stretch in the middle of the frame data
+    bad = tmp_path / "corrupt.avi"
+    bad.write_bytes(bytes(data))
+    src = VideoFileSource(bad)
+    idx = []
+    while (f := src.read()) is not None:
+        idx.append(f.index)
+    assert len(idx) + src.failed + src.missing == 40 and len(idx) < 40
+    assert idx == sorted(set(idx))  # failed frames leave gaps, never reused indices
 
 
 def test_real_video_header(video_path: Path) -> None:

@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     print(s.table(), file=sys.stderr)
     valid = sum(1 for v in writer.arrays()["valid"] if v)
     print(f"wrote {args.out} ({len(writer)} frames, {valid} with a person"
-          + (f", {s.failed} failed to decode" if s.failed else "") + ")"
+          + (f", {s.failed} failed to decode" if s.failed else "")
+          + (f", {source.missing} declared by the header but never delivered" if source.missing else "") + ")"
           + (f" and {args.overlay}" if overlay is not None and overlay.frames else ""))
     if interrupted:
         print("perspose-rt: interrupted; the results so far were saved", file=sys.stderr)

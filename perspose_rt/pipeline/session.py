@@ -50,6 +50,7 @@ def run_metadata(source: Any, estimator_meta: dict, stats: PipelineStats, **extr
         "intrinsics_approximate": bool(cam.approximate) if cam is not None else None,
         "dist": cam.dist.tolist() if cam is not None else None,
         "n_failed_frames": int(stats.failed),
+        "n_missing_frames": int(getattr(source, "missing", 0)),
         "n_dropped_frames": int(stats.dropped),
         "timings": stats.summary(),
     })

@@ -2,7 +2,8 @@
 
 Every source has ``read() -> Frame | None`` (``None`` = end of input), ``close()``, ``live``
 (a live source delivers frames on its own clock: the pipeline keeps only the newest),
-``failed`` (frames that could not be decoded), ``fps``, ``resolution`` and ``camera``.
+``failed`` (frames that could not be decoded), ``fps``, ``resolution`` and ``camera``; video
+files also count ``missing`` frames (declared by the header, never delivered).
 
 Intrinsics come from :class:`Intrinsics` (the user's ``--calib/--fov/--f35``) through
 :func:`perspose_rt.camera.resolve_camera` once the real stream resolution is known; a profile of
@@ -47,9 +48,12 @@ class Intrinsics:
 class VideoFileSource:
     """Every frame of a video file, in order (``live = False``: nothing is dropped).
 
-    Timestamps are ``index / fps``. A frame the decoder cannot read is skipped and counted in
-    ``failed``; a file that ends before the frame count in its header counts the missing frames
-    as failed too (a truncated download), so the result file can say how much was lost.
+    Timestamps are ``index / fps``. A frame the decoder cannot read in the middle of the stream
+    (corruption) is skipped and counted in ``failed`` (its index is left out). When the stream
+    ends before the frame count in the container's header, the difference is counted in
+    ``missing``: a truncated file, or frames the container's edit list hides (the figure-skating
+    test video's MP4 declares 207 frames and presents 185, starting 0.86 s into its track), which
+    OpenCV cannot tell apart.
 
     Raises:
         InputError: the file is missing, not a video, or has no readable frame.
@@ -80,6 +84,7 @@ class VideoFileSource:
         self.max_frames = max_frames
         self.name = self.path.name
         self.failed = 0
+        self.missing = 0
         self._next_index = 0
         self._done = False
 
@@ -101,15 +106,7 @@ class VideoFileSource:
             img = None
             failures += 1
             if self._next_index + failures >= self.declared_frames or failures > self.max_consecutive_failures:
-                # End of the stream; frames the header promised but that never came are lost.
-                lost = max(0, self.declared_frames - self._next_index)
-                if self.max_frames is not None:
-                    lost = max(0, min(self.max_frames, self.declared_frames) - self._next_index)
-                if lost:
-                    log.warning("%s: %d of %d frames could not be decoded (truncated or corrupt file)",
-                                self.name, lost + self.failed, self.declared_frames)
-                self.failed += lost
-                self._done = True
+                self._finish()
                 return None
         self.failed += failures
         index = self._next_index + failures
@@ -118,6 +115,15 @@ class VideoFileSource:
             raise InputError(f"{self.name}: frame {index} is {img.shape[1]}x{img.shape[0]}, "
                              f"the video started at {self.resolution[0]}x{self.resolution[1]}")
         return Frame(index=index, timestamp=index / self.fps, image=img, camera=self.camera, source=self.name)
+
+    def _finish(self) -> None:
+        """End of the stream: count the frames the header declared that never came."""
+        expected = self.declared_frames if self.max_frames is None else min(self.max_frames, self.declared_frames)
+        self.missing = max(0, expected - self._next_index)
+        if self.missing:
+            log.warning("%s: the header declares %d frames but %d could be read (truncated file, corrupt "
+                        "end, or an edit list)", self.name, expected, self._next_index - self.failed)
+        self._done = True
 
     def close(self) -> None:
         self._cap.release()
