@@ -24,7 +24,7 @@ def _pose(i: int, valid: bool = True, rotations: bool = False) -> PoseResult:
         confidence=rng.uniform(0, 1, J), rotations=np.tile(np.eye(3), (J, 1, 1)) if rotations else None)
 
 
-def test_round_trip_with_invalid_rows_and_metadata(tmp_path) -> None:  # noqa: ANN001
+def test_round_trip_with_invalid_rows_and_metadata(tmp_path) -> None:
     w = ResultWriter(J, meta={"estimator": "lifter", "joint_format": "h36m17", "fps": 25.0})
     poses = [_pose(0), _pose(1, valid=False), _pose(2, rotations=True)]
     for p in poses:
@@ -51,14 +51,14 @@ def test_round_trip_with_invalid_rows_and_metadata(tmp_path) -> None:  # noqa: A
     assert r["joints_cam"].dtype == np.float32 and r["valid"].dtype == bool
 
 
-def test_no_rotation_arrays_without_ik(tmp_path) -> None:  # noqa: ANN001
+def test_no_rotation_arrays_without_ik(tmp_path) -> None:
     w = ResultWriter(J)
     w.add(_pose(0))
     r = load_result(w.save(tmp_path / "r.npz"))
     assert "rotations" not in r.arrays
 
 
-def test_empty_result_is_loadable(tmp_path) -> None:  # noqa: ANN001
+def test_empty_result_is_loadable(tmp_path) -> None:
     r = load_result(ResultWriter(J, meta={"estimator": "lifter"}).save(tmp_path / "e.npz"))
     assert len(r) == 0 and r["joints_cam"].shape == (0, J, 3)
 
@@ -70,14 +70,14 @@ def test_nan_in_valid_row_is_refused() -> None:
         ResultWriter(J).add(p)
 
 
-def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch) -> None:
     target = tmp_path / "r.npz"
     w = ResultWriter(J)
     w.add(_pose(0))
     w.save(target)
     w.add(_pose(1))
 
-    def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def boom(*a, **k):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez_compressed", boom)
@@ -87,7 +87,7 @@ def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["r.npz"]  # no temporary left behind
 
 
-def test_loader_errors(tmp_path) -> None:  # noqa: ANN001
+def test_loader_errors(tmp_path) -> None:
     with pytest.raises(InputError, match="not found"):
         load_result(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")

@@ -95,7 +95,7 @@ def test_make_smoother_names() -> None:
         make_smoother("median", 17)
 
 
-def test_smoothing_lowers_error_on_noisy_h36m(h36m_dir) -> None:  # noqa: ANN001
+def test_smoothing_lowers_error_on_noisy_h36m(h36m_dir) -> None:
     """Real motion (S9, 25 fps) with 2 cm noise: MPJPE and acceleration error both go down."""
     from perspose_rt.metrics import acceleration_error, mpjpe
 

@@ -10,7 +10,7 @@ from perspose_rt.smoothing import OneEuroFilter, make_smoother
 FPS = 30.0
 
 
-def _step_response(smoother, n_before: int = 20, n_after: int = 30, height: float = 0.1) -> np.ndarray:  # noqa: ANN001
+def _step_response(smoother, n_before: int = 20, n_after: int = 30, height: float = 0.1) -> np.ndarray:
     out = []
     for i in range(n_before + n_after):
         z = np.zeros((17, 3)) if i < n_before else np.full((17, 3), height)

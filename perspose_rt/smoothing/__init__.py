@@ -20,12 +20,12 @@ class PassThrough:
     def reset(self) -> None:
         pass
 
-    def update(self, joints, timestamp=None, confidence=None):  # noqa: ANN001, ANN201
+    def update(self, joints, timestamp=None, confidence=None):
         del timestamp, confidence
         return joints
 
 
-def make_smoother(name: str, num_joints: int, fps: float | None = None):  # noqa: ANN201
+def make_smoother(name: str, num_joints: int, fps: float | None = None):
     """A smoother by name (see :data:`SMOOTHERS`); ``fps`` sets the nominal time step."""
     dt = 1.0 / fps if fps and fps > 0 else 1.0 / 30.0
     if name == "kalman-cv":
