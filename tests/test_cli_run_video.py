@@ -118,6 +118,14 @@ def test_missing_and_unreadable_video_exit_2(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "o.npz").exists()
 
 
+def test_unwritable_output_fails_before_processing(tmp_path: Path, capsys) -> None:
+    video = _avi(tmp_path / "v.avi", [np.zeros((240, 320, 3), np.uint8)] * 2)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    assert main(["video", str(video), "--out", str(blocker / "o.npz")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
 def test_nobody_in_frame_gives_invalid_rows(tmp_path: Path) -> None:
     video = _avi(tmp_path / "empty.avi", [np.full((240, 320, 3), 90, np.uint8)] * 5)
     out = tmp_path / "empty.npz"

@@ -99,3 +99,15 @@ def test_loader_errors(tmp_path) -> None:
     np.savez(tmp_path / "newer.npz", meta=np.array(json.dumps({"format": FORMAT, "version": 99})))
     with pytest.raises(InputError, match="newer"):
         load_result(tmp_path / "newer.npz")
+
+
+def test_periodic_saver(tmp_path) -> None:
+    from perspose_rt.io.results import PeriodicSaver
+
+    w = ResultWriter(J)
+    saver = PeriodicSaver(w, tmp_path / "rec.npz", interval_s=10.0)
+    w.add(_pose(0))
+    assert saver.maybe_save(100.0) and len(load_result(tmp_path / "rec.npz")) == 1
+    w.add(_pose(1))
+    assert not saver.maybe_save(105.0) and len(load_result(tmp_path / "rec.npz")) == 1
+    assert saver.maybe_save(111.0) and len(load_result(tmp_path / "rec.npz")) == 2

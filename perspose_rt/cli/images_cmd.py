@@ -31,10 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.io.results import ResultWriter
     from perspose_rt.pipeline.build import build_stages
     from perspose_rt.pipeline.runner import Pipeline
-    from perspose_rt.pipeline.session import drive, run_metadata
+    from perspose_rt.pipeline.session import check_writable, drive, run_metadata
     from perspose_rt.pipeline.sources import ImageFolderSource, Intrinsics
     from perspose_rt.viz.overlay import draw_hud, draw_pose
 
+    check_writable(args.out / "results.npz")
     source = ImageFolderSource(args.input, Intrinsics(**camera_options(args)))
     stages, meta = build_stages(estimator_options(args, static_images=True))
     out_dir: Path = args.out

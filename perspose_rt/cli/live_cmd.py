@@ -180,6 +180,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.no_view and not _has_display():
         raise UserError("no display found: run with --no-view (headless), or set DISPLAY")
+    from perspose_rt.pipeline.session import check_writable
+
+    if args.record is not None:
+        check_writable(args.record)
     w, h = args.resolution or (None, None)
     source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
                               fps=args.fps, retry_s=args.retry)

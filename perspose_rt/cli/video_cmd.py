@@ -32,10 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.io.results import ResultWriter
     from perspose_rt.pipeline.build import build_stages
     from perspose_rt.pipeline.runner import Pipeline
-    from perspose_rt.pipeline.session import OverlayVideo, drive, run_metadata
+    from perspose_rt.pipeline.session import OverlayVideo, check_writable, drive, run_metadata
     from perspose_rt.pipeline.sources import Intrinsics, VideoFileSource
     from perspose_rt.viz.overlay import draw_pose
 
+    for path in (args.out, args.overlay):
+        if path is not None:
+            check_writable(path)
     source = VideoFileSource(args.input, Intrinsics(**camera_options(args)), max_frames=args.max_frames)
     try:
         stages, meta = build_stages(estimator_options(args), fps=source.fps)

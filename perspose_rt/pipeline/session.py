@@ -58,6 +58,19 @@ def run_metadata(source: Any, estimator_meta: dict, stats: PipelineStats, **extr
     return meta
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail early, with one line, when an output file could not be written (before hours of work)."""
+    import tempfile
+
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".perspose-write-test-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 class OverlayVideo:
     """An overlay video written to a temporary file and renamed on :meth:`close` (atomic).
 
