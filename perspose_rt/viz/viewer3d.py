@@ -63,6 +63,8 @@ class Viewer3D:
         import open3d as o3d
 
         self._o3d = o3d
+        if not visible:  # no display: keep Open3D's "falling back to EGL" notices out of the output
+            o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
         self.joint_format = joint_format
         parents, names = SKELETONS[joint_format]
         self._edges = np.array([[p, c] for c, p in enumerate(parents) if p >= 0], dtype=np.int32)
