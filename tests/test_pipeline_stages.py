@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from perspose_rt.camera import CameraModel
 from perspose_rt.models.output import PersPoseOutput
@@ -122,7 +123,7 @@ def test_random_weights_plumbing(tmp_path: Path, video_path: Path) -> None:
     weights = tmp_path / "random_init_w18s.safetensors"
     PersPoseNet(NetConfig(backbone=BACKBONES["w18s"])).save_weights(weights)
     stages, meta = build_stages(EstimatorOptions(name="perspose", weights=weights))
-    assert [s.name for s in stages] == ["perspose", "smooth"]
+    assert [s.name for s in stages] == ["perspose", "smooth", "ik"]
     assert meta["joint_format"] == "perspose25" and len(meta["weights_sha256"]) == 64
     with Pipeline(VideoFileSource(video_path, max_frames=3), stages) as pipe:
         out = list(pipe.results())
@@ -132,6 +133,9 @@ def test_random_weights_plumbing(tmp_path: Path, video_path: Path) -> None:
     # (tracking itself is tested with the fake backend above).
     assert stages[0].detector_runs == 3
     assert pipe.stats.summary()["stages_ms"]["perspose.infer"]["n"] == 3
+    for p in out:  # SMPL IK ran on every frame (or flagged a failure; never NaN rotations)
+        assert p.pose.rotations is None or np.all(np.isfinite(p.pose.rotations))
+    assert sum(p.pose.rotations is not None for p in out) + stages[2].failures == 3
 
 
 def _pose(i: int, valid: bool = True) -> PoseResult:
@@ -168,3 +172,58 @@ def test_ik_stage_gives_rotations(h36m_dir: Path) -> None:
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-9)
     p.pose = _pose(1, valid=False)
     assert IKStage()(p).pose.rotations is None
+
+
+def _synthetic_smpl_model():
+    """A tiny SMPL-format model (not the licensed one): 4 vertices per joint around a generic body."""
+    from perspose_rt.kinematics import smpl24_generic_skeleton
+    from perspose_rt.kinematics.smpl_model import model_from_arrays
+    from perspose_rt.metrics.joints import SMPL24_PARENTS
+
+    rng = np.random.default_rng(0)
+    per, J = 4, 24
+    V = per * J
+    owner = np.repeat(np.arange(J), per)
+    v = smpl24_generic_skeleton().rest_joints()[owner] + rng.normal(scale=0.03, size=(V, 3))
+    jr = np.zeros((J, V))
+    for j in range(J):
+        jr[j, j * per:(j + 1) * per] = 1.0 / per
+    weights = np.zeros((V, J))
+    weights[np.arange(V), owner] = 1.0
+    par = np.array(SMPL24_PARENTS)
+    kintree = np.stack([np.where(par < 0, 4294967295, par), np.arange(J)]).astype(np.int64)
+    return model_from_arrays({
+        "v_template": v, "shapedirs": rng.normal(scale=0.01, size=(V, 3, 10)),
+        "posedirs": np.zeros((V, 3, 207)), "J_regressor": jr, "weights": weights,
+        "f": rng.integers(0, V, size=(30, 3)), "kintree_table": kintree}, source="synthetic")
+
+
+def _smpl_pose() -> PoseResult:
+    from perspose_rt.kinematics import smpl24_generic_skeleton
+
+    rest = smpl24_generic_skeleton().rest_joints()  # y up (SMPL) → camera (y down), 3 m ahead
+    X = np.concatenate([rest * [1, -1, -1] + [0, 0, 3.0], [[0, 0, 3.0]]])
+    return PoseResult(0, 0.0, True, "perspose25", np.zeros(4), CAM.K, np.zeros((25, 2)), X, X - X[0],
+                      np.ones(25), extras={"beta": np.zeros(11), "twist": np.zeros((25, 3)) + [1.0, 0, 0],
+                                           "leaf_rot": np.tile(np.eye(3), (5, 1, 1))})
+
+
+@pytest.mark.parametrize("with_model", [False, True])
+def test_smpl_ik_stage(with_model: bool) -> None:
+    from perspose_rt.pipeline.post import SMPLIKStage
+
+    model = _synthetic_smpl_model() if with_model else None
+    stage = SMPLIKStage(model)
+    p = _packet()
+    p.pose = _smpl_pose()
+    R = stage(p).pose.rotations
+    assert R.shape == (25, 3, 3)
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-8)
+    np.testing.assert_array_equal(R[24], np.eye(3))
+    if with_model:
+        verts = p.pose.extras["vertices"]
+        assert verts.shape == (96, 3) and np.all(np.isfinite(verts))
+        assert abs(verts[:, 2].mean() - 3.0) < 0.5  # the mesh is where the person is
+        assert stage.faces.shape == (30, 3)
+    else:
+        assert "vertices" not in p.pose.extras and stage.faces is None

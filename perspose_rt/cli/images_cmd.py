@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     writer = ResultWriter(len(meta["joint_names"]), meta)
     files: list[str] = []
     cameras: list[str] = []
-    viewer = _offscreen_viewer(meta["joint_format"]) if not args.no_3d else None
+    faces = next((s.faces for s in stages if getattr(s, "faces", None) is not None), None)
+    viewer = _offscreen_viewer(meta["joint_format"], faces) if not args.no_3d else None
     written: list[Path] = []
 
     def save_image(path: Path, image) -> None:
@@ -84,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _offscreen_viewer(joint_format: str):
+def _offscreen_viewer(joint_format: str, faces=None):
     try:
         from perspose_rt.viz.viewer3d import Viewer3D
 
-        return Viewer3D(joint_format, 800, 600, visible=False)
+        return Viewer3D(joint_format, 800, 600, visible=False, mesh_faces=faces)
     except (ImportError, RuntimeError) as exc:
         print(f"perspose-rt: warning: no 3D renders ({exc}); use --no-3d to silence this", file=sys.stderr)
         return None

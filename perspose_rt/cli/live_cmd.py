@@ -55,7 +55,7 @@ def _stamp() -> str:
 class LiveSession:
     """Sinks of a live run: recording, snapshots, windows, stop conditions."""
 
-    def __init__(self, args: argparse.Namespace, source, meta: dict, pipe) -> None:
+    def __init__(self, args: argparse.Namespace, source, meta: dict, pipe, mesh_faces=None) -> None:
         from perspose_rt.io.results import PeriodicSaver, ResultWriter
 
         self._ResultWriter, self._PeriodicSaver = ResultWriter, PeriodicSaver
@@ -75,7 +75,7 @@ class LiveSession:
             from perspose_rt.viz.viewer3d import Viewer3D
 
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-            self.viewer = Viewer3D(meta["joint_format"])
+            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces)
         if args.record is not None:
             self.start_recording(args.record)
 
@@ -195,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{source.name}: {source.resolution[0]}x{source.resolution[1]}; camera {source.camera.describe()}",
           file=sys.stderr)
     pipe = Pipeline(source, stages, queue_size=1)
-    session = LiveSession(args, source, meta, pipe)
+    faces = next((s.faces for s in stages if getattr(s, "faces", None) is not None), None)
+    session = LiveSession(args, source, meta, pipe, mesh_faces=faces)
     interrupted = False
     try:
         drive(pipe, session)

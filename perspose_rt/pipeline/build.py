@@ -1,9 +1,9 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``lift`` → ``smooth`` → ``ik``.
-``perspose``: ``perspose`` (track/detect → PR warp + PE → network → 3D) → ``smooth``.
-IK (joint rotations) is available for the H36M-17 skeleton of the lifter; the PersPose network's
-SMPL rotations need the SMPL IK, which this pipeline does not run yet.
+``perspose``: ``perspose`` (track/detect → PR warp + PE → network → 3D) → ``smooth`` → ``ik``.
+IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
+(with the posed mesh when an SMPL model is given).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class EstimatorOptions:
         rigid: lifter: output the joints of a skeleton with constant bone lengths fitted to the
             track (IK + forward kinematics; see :class:`~perspose_rt.pipeline.post.IKStage`).
         min_detection_confidence: MediaPipe person-detection threshold.
+        smpl_dir: perspose: folder of the converted SMPL model (mesh and β0 search in the IK).
     """
 
     name: str = "lifter"
@@ -52,6 +53,7 @@ class EstimatorOptions:
     ik: bool = True
     rigid: bool = False
     min_detection_confidence: float = 0.5
+    smpl_dir: Path | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -114,7 +116,7 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
-    from perspose_rt.pipeline.post import IKStage, SmoothStage
+    from perspose_rt.pipeline.post import IKStage, SmoothStage, SMPLIKStage
 
     if opts.name == "lifter":
         stages, meta = _lifter_stages(opts)
@@ -133,6 +135,16 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
     if opts.ik and meta["joint_format"] == "h36m17":
         stages.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
+    elif opts.ik and meta["joint_format"] == "perspose25":
+        model = None
+        if opts.smpl_dir is not None:
+            from perspose_rt.kinematics import find_smpl_model, load_smpl_model
+
+            model = load_smpl_model(find_smpl_model(opts.smpl_dir))
+        stages.append(SMPLIKStage(model))
+        meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
+                             "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
+                                                              else "generic SMPL skeleton (no --smpl-dir)"))
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta
 

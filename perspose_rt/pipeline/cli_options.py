@@ -22,6 +22,8 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
     g.add_argument("--weights", type=Path, metavar="PATH",
                    help="perspose: weights (.json/.safetensors), .onnx file or engine folder")
     g.add_argument("--device", default="cpu", help="perspose: cpu or cuda[:N]")
+    g.add_argument("--smpl-dir", type=Path, metavar="DIR",
+                   help="perspose: folder with the converted SMPL model (SMPL_NEUTRAL.npz): mesh in the viewer")
     if smoothing:
         g.add_argument("--smoothing", choices=SMOOTHERS, default="kalman-cv",
                        help="temporal filter of the 3D joints (docs/PIPELINE.md)")
@@ -50,4 +52,5 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         name=args.estimator, static_images=static_images, temporal=args.temporal,
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
-        ik=not args.no_ik, rigid=args.rigid, min_detection_confidence=args.min_detection_confidence)
+        ik=not args.no_ik, rigid=args.rigid, smpl_dir=args.smpl_dir,
+        min_detection_confidence=args.min_detection_confidence)

@@ -14,7 +14,8 @@ Per frame:
 4. **Postprocess.** ``xyz + xyz0`` is the absolute 3D pose in the PR-rotated camera;
    ``Rᵀ`` returns it to the real camera; the 2D joints are its projection with the real lens.
 
-The network gives no per-joint confidence, so ``confidence`` is 1 for every joint of a valid
+The SMPL outputs (``beta``, ortho-``twist`` rotated back to the real camera, ``leaf_rot``) go to
+``pose.extras`` for the SMPL IK stage. The network gives no per-joint confidence, so ``confidence`` is 1 for every joint of a valid
 frame. The track is dropped (and the detector runs on the next frame) when fewer than half of
 the projected joints fall inside the image or the joint box collapses below ``min_box_px``.
 """
@@ -137,7 +138,10 @@ class PersPoseStage:
             frame_index=frame.index, timestamp=frame.timestamp, valid=True, joint_format=JOINT_FORMAT,
             bbox_xyxy=np.asarray(box, dtype=np.float64), K=K, joints_2d=uv, joints_cam=joints,
             joints_rel=joints - joints[ROOT], confidence=np.ones(NUM_JOINTS),
-            extras={"beta": np.asarray(out.beta[0])})
+            extras={"beta": np.asarray(out.beta[0], dtype=np.float64),
+                    # twist directions live in the PR-rotated frame like the joints: rotate them back
+                    "twist": to_original_camera(np.asarray(out.twist[0], dtype=np.float64), geom.R),
+                    "leaf_rot": np.asarray(out.leaf_rot[0], dtype=np.float64)})
         return p
 
     def _next_box(self, uv: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -134,3 +134,51 @@ class IKStage:
 
     def close(self) -> None:
         pass
+
+
+class SMPLIKStage:
+    """SMPL θ for the PersPose network's 25 joints (``perspose_rt.kinematics.solve_ik_smpl24``).
+
+    Uses the 24 SMPL joints (after smoothing), the predicted ortho-twists and leaf rotations, and
+    the predicted shape. ``pose.rotations`` becomes ``(25, 3, 3)``: SMPL's 24 local rotations
+    (row 0 the global orientation in the camera frame) and the identity for joint 24 (the H36M
+    pelvis, which has no rotation of its own). With an SMPL model (``--smpl-dir``), β0 is searched
+    and the posed mesh's vertices go to ``pose.extras["vertices"]`` (camera frame, metres) for the
+    3D viewer; :attr:`faces` holds its triangles. Without one, the generic SMPL skeleton is used
+    and no mesh is made.
+    """
+
+    name = "ik"
+
+    def __init__(self, model=None) -> None:
+        from perspose_rt.kinematics import solve_ik_smpl24
+
+        self._solve = solve_ik_smpl24
+        self.model = model
+        self.faces = None if model is None else np.asarray(model.faces)
+        self.failures = 0
+
+    def __call__(self, p: Packet) -> Packet:
+        pose = p.pose
+        if pose is None or not pose.valid or pose.joint_format != "perspose25":
+            return p
+        ex = pose.extras
+        joints = np.asarray(pose.joints_cam, dtype=np.float64)[None, :24]
+        twist = ex["twist"][None, :24] if "twist" in ex else None
+        leaf = ex["leaf_rot"][None] if "leaf_rot" in ex else None
+        betas = ex["beta"][None] if "beta" in ex else None
+        res = self._solve(joints, twist=twist, leaf_rotmats=leaf, model=self.model, betas=betas)
+        rot = np.asarray(res.local_rotmats[0], dtype=np.float64)
+        if not np.all(np.isfinite(rot)):
+            self.failures += 1
+            return p
+        pose.rotations = np.concatenate([rot, np.eye(3)[None]], 0)
+        if self.model is not None:
+            verts, _ = self.model.mesh(res.betas, res.local_rotmats, res.smpl_transl)
+            v = verts[0].detach().cpu().numpy()
+            if np.all(np.isfinite(v)):
+                ex["vertices"] = v
+        return p
+
+    def close(self) -> None:
+        pass
