@@ -14,10 +14,12 @@ Conventions (the whole package follows them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from perspose_rt.camera.model import CameraModel
+if TYPE_CHECKING:  # annotations only: keeps this module free of import cycles
+    from perspose_rt.camera.model import CameraModel
 
 
 @dataclass
