@@ -17,6 +17,16 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.npz"]  # no temporary left
 
 
+def test_atomic_output_has_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    atomic_write_text(tmp_path / "b.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o666 & ~umask
+
+
 def test_atomic_write_text(tmp_path):
     atomic_write_text(tmp_path / "a.txt", "héllo")
     assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "héllo"
