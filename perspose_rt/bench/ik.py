@@ -10,7 +10,6 @@ the mesh) and without a model.
 from __future__ import annotations
 
 import argparse
-import time
 
 HELP = "time the closed-form IK (H36M-17, SMPL-24 with β0 search) per person-frame against a per-frame SVD peer"
 
@@ -24,16 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "rigid-torso residuals, frame-to-frame smoothness, BVH fidelity")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
 
-
-def _time(fn, n: int, warmup: int = 20) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000.0)
-    return out
 
 
 def svd_peer(joints, rest):
@@ -69,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from perspose_rt.bench.report import Stats, markdown_table, write_section
+    from perspose_rt.bench.report import Stats, markdown_table, time_calls, write_section
     from perspose_rt.geometry import axis_angle_to_matrix
     from perspose_rt.kinematics import forward_kinematics, h36m17_skeleton, solve_ik_h36m17
     from perspose_rt.kinematics.ik_smpl import solve_ik_smpl24
@@ -87,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
 
     def single(fn, data, label):
         it = iter(range(10**12))
-        st = Stats.of(_time(lambda: fn(data[next(it) % n][None]), n))
+        st = Stats.of(time_calls(lambda: fn(data[next(it) % n][None]), n))
         rows.append([label, *st.row()])
         print(f"{label}: p50 {st.p50:.3f} ms p95 {st.p95:.3f} ms", flush=True)
 
     def batched(fn, data, label, calls=30):
-        st = Stats.of(t / B for t in _time(lambda: fn(data[:B]), calls, warmup=3))
+        st = Stats.of(t / B for t in time_calls(lambda: fn(data[:B]), calls, warmup=3))
         rows.append([f"{label}, batch {B}, per person-frame", f"{st.p50:.4f}", f"{st.p95:.4f}",
                      f"{st.mean:.4f}", f"{calls} calls"])
         print(f"{label} batch {B}: p50 {st.p50:.4f} ms/person-frame", flush=True)
@@ -113,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     betas = rng.normal(size=(max(n, B), 11))
     m = min(n, 200)
     it = iter(range(10**12))
-    st = Stats.of(_time(lambda: solve_ik_smpl24(J[next(it) % m][None], tw[:1], None, model, betas[:1]), m, warmup=5))
+    st = Stats.of(time_calls(lambda: solve_ik_smpl24(J[next(it) % m][None], tw[:1], None, model, betas[:1]), m, warmup=5))
     rows.append(["SMPL-24 twist-and-swing IK + 40-candidate β0 search, numpy, 1 person-frame per call", *st.row()])
     print(f"SMPL-24 with β0 search: p50 {st.p50:.3f} ms", flush=True)
     batched(lambda x: solve_ik_smpl24(x, tw[:B], None, model, betas[:B]), J,
@@ -121,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     batched(lambda x: solve_ik_smpl24(torch.from_numpy(x), torch.from_numpy(tw[:B]), None, model,
                                       torch.from_numpy(betas[:B])), J, "SMPL-24 IK + β0 search, torch CPU", calls=5)
     it2 = iter(range(10**12))
-    st = Stats.of(_time(lambda: solve_ik_smpl24(J[next(it2) % m][None], tw[:1]), m, warmup=5))
+    st = Stats.of(time_calls(lambda: solve_ik_smpl24(J[next(it2) % m][None], tw[:1]), m, warmup=5))
     rows.append(["SMPL-24 IK, generic skeleton (no SMPL file), numpy, 1 person-frame per call", *st.row()])
     batched(lambda x: solve_ik_smpl24(x, tw[:B]), J, "SMPL-24 IK, generic skeleton, numpy", calls=10)
 
