@@ -45,10 +45,15 @@ def test_temporal_strided_equals_dilated():
         torch.testing.assert_close(full[5], m.forward_window(seq[:, 5:5 + cfg.window])[0], atol=1e-5, rtol=1e-5)
 
 
-def test_temporal_predict_is_causal_and_equals_the_stream():
+@pytest.mark.parametrize("base_width", [0, 16])
+def test_temporal_predict_is_causal_and_equals_the_stream(base_width):
+    """predict (dilated over the padded sequence) == stream.push (incremental, cached taps)."""
     rng = np.random.default_rng(0)
-    lifter = Lifter(_randomised(LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0)),
-                    LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0))
+    cfg = LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0, base_width=base_width)
+    model = _randomised(cfg)
+    with torch.no_grad():
+        model.out.weight.normal_(0, 0.1)  # a non-zero correction also when there is a base
+    lifter = Lifter(model, cfg)
     uv, K, conf = _sequence(40, rng)
     full = lifter.predict(uv, K, conf)
     assert full.shape == (40, 17, 3)

@@ -13,7 +13,6 @@ repeated to fill the window at the start), exactly as :meth:`Lifter.stream` does
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +102,11 @@ class LifterStream:
 
     def __init__(self, lifter: Lifter) -> None:
         self.lifter = lifter
-        self._buf: deque[torch.Tensor] = deque(maxlen=lifter.window)
+        self._state: list | None = None
 
     def reset(self) -> None:
         """Forget the past (call when the person is lost or the source jumps)."""
-        self._buf.clear()
+        self._state = None
 
     @torch.no_grad()
     def push(self, keypoints, K, confidence=None) -> np.ndarray:
@@ -120,9 +119,6 @@ class LifterStream:
         if not self.lifter.temporal:
             out = model(enc.features)
         else:
-            f = enc.features[0]
-            if not self._buf:
-                self._buf.extend([f] * (self._buf.maxlen - 1))
-            self._buf.append(f)
-            out = model(torch.stack(list(self._buf))[None])[0]
+            self._state, out = model.stream_step(self._state, enc.features[0])
+            out = out[None]
         return decode(out, enc).numpy()[0]

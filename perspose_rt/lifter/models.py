@@ -144,6 +144,41 @@ class TemporalConvNet(nn.Module):
             h = res + y
         return self.out(h).transpose(1, 2)
 
+    def stream_step(self, state: list | None, f: torch.Tensor) -> tuple[list, torch.Tensor]:
+        """Live form: one new frame's features ``f`` (54,) → (state, output (49,)) in O(1) per frame.
+
+        Each layer computes only its newest position and keeps the few past activations its
+        dilated taps need (3 inputs, then 2·d + 1 per layer). ``state=None`` starts a stream whose
+        past is the first frame repeated, exactly what :meth:`forward` sees after left padding.
+        Call in eval mode under ``torch.no_grad()``.
+        """
+        from collections import deque
+
+        act = nn.functional.relu
+        first = state is None
+        if first:
+            state = [deque([f] * 3, maxlen=3)] + [deque(maxlen=2 * 3 ** (i + 1) + 1)
+                                                   for i in range(self.cfg.blocks)]
+        else:
+            state[0].append(f)
+        x = torch.stack(list(state[0]), -1)[None]  # (1, 54, 3)
+        h = act(self.expand_bn(nn.functional.conv1d(x, self.expand.weight)))[0, :, 0]
+        for i in range(self.cfg.blocks):
+            d = 3 ** (i + 1)
+            hist = state[i + 1]
+            if first:
+                hist.extend([h] * hist.maxlen)
+            else:
+                hist.append(h)
+            taps = torch.stack([hist[-1 - 2 * d], hist[-1 - d], hist[-1]], -1)[None]  # (1, C, 3)
+            y = act(self.convs_bn[i](nn.functional.conv1d(taps, self.convs[i].weight)))
+            y = act(self.mix_bn[i](self.mix[i](y)))
+            h = hist[-1] + y[0, :, 0]
+        out = self.out(h[None, :, None])[0, :, 0]
+        if self.base is not None:
+            out = out + self.base(f[None])[0]
+        return state, out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < self.cfg.window:
             raise ValueError(f"need at least {self.cfg.window} frames, got {x.shape[1]}")
