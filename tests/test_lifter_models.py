@@ -112,3 +112,11 @@ def test_temporal_with_a_base_starts_as_the_base_and_stays_causal():
         m.eval()
         torch.testing.assert_close(m.forward_window(x), m(x)[:, 0], atol=1e-5, rtol=1e-5)
     assert all(not p.requires_grad for p in m.base.parameters())
+
+
+def test_folded_mlp_equals_the_eval_module_with_real_batchnorm_statistics():
+    model = _randomised(LifterConfig(kind="single", variant="pepr", width=64, blocks=2))
+    x = torch.randn(7, N_FEATURES)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    np.testing.assert_allclose(model.folded()(x.numpy()), ref, rtol=1e-4, atol=1e-5)

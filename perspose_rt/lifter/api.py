@@ -103,6 +103,8 @@ class LifterStream:
     def __init__(self, lifter: Lifter) -> None:
         self.lifter = lifter
         self._state: list | None = None
+        # One frame per call: the BN-folded numpy form of the single-frame MLP (same function).
+        self._folded = None if lifter.temporal else lifter.model.folded()
 
     def reset(self) -> None:
         """Forget the past (call when the person is lost or the source jumps)."""
@@ -116,8 +118,8 @@ class LifterStream:
         kp, Km, conf = self.lifter._check(kp, np.asarray(K, dtype=np.float64), conf)
         enc = encode(kp, Km, conf, self.lifter.config.variant)
         model = self.lifter.model
-        if not self.lifter.temporal:
-            out = model(enc.features)
+        if self._folded is not None:
+            out = torch.from_numpy(self._folded(enc.features.numpy()))
         else:
             self._state, out = model.stream_step(self._state, enc.features[0])
             out = out[None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -71,6 +72,44 @@ class ResidualMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.blocks(self.inp(x)))
+
+    def folded(self) -> FoldedMLP:
+        """The eval-mode network with each BatchNorm folded into its Linear, in numpy float32."""
+        return FoldedMLP(self)
+
+
+def _fold(linear: nn.Linear, bn: nn.BatchNorm1d) -> tuple[np.ndarray, np.ndarray]:
+    """``bn(linear(x))`` in eval mode as one affine map ``x @ Wᵀ + b``."""
+    s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+    W = linear.weight.detach() * s[:, None]
+    b = (linear.bias.detach() - bn.running_mean) * s + bn.bias.detach()
+    return np.ascontiguousarray(W.T.numpy(), dtype=np.float32), b.numpy().astype(np.float32)
+
+
+class FoldedMLP:
+    """Inference form of :class:`ResidualMLP` for live, one-frame calls.
+
+    The same function as the eval-mode module (dropout is the identity, BatchNorm an affine map
+    folded into the preceding Linear), evaluated with numpy matrix-vector products: at batch 1 the
+    per-call overhead of torch modules is most of the cost (``tests/test_lifter_models.py``
+    checks equality with the module).
+    """
+
+    def __init__(self, mlp: ResidualMLP) -> None:
+        self.inp = _fold(mlp.inp[0], mlp.inp[1])
+        self.blocks = [(_fold(b.net[0], b.net[1]), _fold(b.net[4], b.net[5])) for b in mlp.blocks]
+        self.out = (np.ascontiguousarray(mlp.out.weight.detach().T.numpy(), dtype=np.float32),
+                    mlp.out.bias.detach().numpy().astype(np.float32))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(B, 54) → (B, 49), float32."""
+        W, b = self.inp
+        h = np.maximum(np.asarray(x, dtype=np.float32) @ W + b, 0.0)
+        for (W1, b1), (W2, b2) in self.blocks:
+            t = np.maximum(h @ W1 + b1, 0.0)
+            h = h + np.maximum(t @ W2 + b2, 0.0)
+        W, b = self.out
+        return h @ W + b
 
 
 class TemporalConvNet(nn.Module):
