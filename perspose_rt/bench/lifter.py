@@ -8,7 +8,6 @@ the MediaPipe BlazePose detector on one 640×360 frame (the stage that feeds the
 from __future__ import annotations
 
 import argparse
-import time
 
 HELP = "time the 2D-to-3D lifter per frame (streaming and batched) against the BlazePose detector"
 
@@ -20,22 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
 
 
-def _time(fn, n: int, warmup: int = 20) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000.0)
-    return out
-
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from perspose_rt.bench.report import Stats, markdown_table, write_section
+    from perspose_rt.bench.report import Stats, markdown_table, time_calls, write_section
     from perspose_rt.geometry import project_points
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.weights import DEFAULT_TEMPORAL
@@ -58,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
             i = next(counter) % args.frames
             lf_stream.push(uv[i], K, conf[i])
 
-        st = Stats.of(_time(push, args.frames))
+        st = Stats.of(time_calls(push, args.frames))
         rows.append([f"lifter {name} ({lf.config.width} wide, window {lf.window}): stream.push, 1 frame", *st.row()])
         n = args.frames
-        batch = Stats.of(t / n for t in _time(lambda lf_=lf: lf_.predict(uv, K, conf), 10, warmup=2))
+        batch = Stats.of(t / n for t in time_calls(lambda lf_=lf: lf_.predict(uv, K, conf), 10, warmup=2))
         rows.append([f"lifter {name}: predict on {n} frames, per frame", f"{batch.p50:.4f}",
                      f"{batch.p95:.4f}", f"{batch.mean:.4f}", "10 calls"])
         print(f"{name}: push p50 {st.p50:.3f} ms p95 {st.p95:.3f} ms; batched {batch.p50:.4f} ms/frame",
@@ -76,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
             img = cv2.resize(cv2.imread(str(photos[0])), (640, 360))
             with BlazePoseDetector(static_image_mode=False) as det:
-                st = Stats.of(_time(lambda: det.detect(img), min(args.frames, 200), warmup=5))
+                st = Stats.of(time_calls(lambda: det.detect(img), min(args.frames, 200), warmup=5))
             rows.append(["peer: BlazePose (complexity 1, tracking) detect, 640×360", *st.row()])
             print(f"BlazePose: p50 {st.p50:.2f} ms", flush=True)
         else:
