@@ -118,7 +118,8 @@ def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, liv
                                  intrinsics=Intrinsics(f35=DEFAULT_F35_MM))
     else:
         source = ArraySource(frames, 25.0, camera, total=total)
-    stages, _ = build_stages(EstimatorOptions(lifter_weights=lifter_weights), fps=live_fps or 25.0)
+    stages, _ = build_stages(EstimatorOptions(lifter_weights=lifter_weights, rigid=True),  # the video/live default
+                                fps=live_fps or 25.0)
     pipe = Pipeline(source, stages, queue_size=1 if live_fps else 2)
     valid = [0]
     done: list[float] = []

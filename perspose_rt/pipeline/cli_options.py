@@ -28,9 +28,10 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
         g.add_argument("--smoothing", choices=SMOOTHERS, default="kalman-cv",
                        help="temporal filter of the 3D joints (docs/PIPELINE.md)")
     g.add_argument("--no-ik", action="store_true", help="skip the joint rotations (IK)")
-    g.add_argument("--rigid", action="store_true",
+    g.add_argument("--rigid", action=argparse.BooleanOptionalAction, default=None,
                    help="lifter: fit a skeleton with constant bone lengths to the person and output its "
-                        "joints (consistent with the rotations; docs/PIPELINE.md)")
+                        "joints (consistent with the rotations; docs/PIPELINE.md). Default: on for videos "
+                        "and live input with the lifter, off for photos and the image network")
     g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
                    help="MediaPipe person-detection threshold")
 
@@ -52,5 +53,13 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         name=args.estimator, static_images=static_images, temporal=args.temporal,
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
-        ik=not args.no_ik, rigid=args.rigid, smpl_dir=args.smpl_dir,
+        ik=not args.no_ik, rigid=_rigid(args, static_images), smpl_dir=args.smpl_dir,
         min_detection_confidence=args.min_detection_confidence)
+
+
+def _rigid(args: argparse.Namespace, static_images: bool) -> bool:
+    """``--rigid``/``--no-rigid`` when given; by default on exactly where it applies: a sequence
+    (video, live) lifted by the lifter with IK. A person's bones do not change length."""
+    if args.rigid is not None:
+        return bool(args.rigid)
+    return args.estimator == "lifter" and not static_images and not args.no_ik
