@@ -145,9 +145,8 @@ def run(args: argparse.Namespace) -> int:
     sets = {f"{full[0].shape[1]}x{full[0].shape[0]}": full, "640x480": small}
     body = [(f"Video: `{args.video.name}`, {len(full)} frames decoded into memory first (decoding not timed); "
              f"rates exclude the first {WARMUP} frames (initialisation). "
-            "Estimator: lifter (MediaPipe BlazePose complexity 1 + lifter + Kalman + IK). "
-            "**Timings taken on a shared 2-core machine while other jobs ran: treat them as "
-            "pessimistic and noisy.**\n")]
+            "Estimator: lifter (MediaPipe BlazePose complexity 1 + lifter + Kalman + IK with the "
+            "fitted skeleton, the video/live default).\n")]
     rows, stage_tables = [], []
     for name, frames in sets.items():
         h, w = frames[0].shape[:2]

@@ -78,6 +78,8 @@ def machine_description() -> str:
         pass
     parts = [f"{cpu}, {os.cpu_count()} cores", f"{platform.system()} {platform.release()}",
              f"Python {platform.python_version()}"]
+    if hasattr(os, "getloadavg"):  # other work on the machine skews timings: say how much there was
+        parts.append("load average (1/5/15 min) at write time {:.2f}/{:.2f}/{:.2f}".format(*os.getloadavg()))
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         parts.append(f"torch {torch.__version__}")
