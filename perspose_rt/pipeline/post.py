@@ -77,15 +77,21 @@ class IKStage:
     (weight ``prior_frames`` frames) so that the first frames of a track do not wobble. They are
     forgotten when the person is lost.
 
+    The median moves slowly once a track is established, so after its first ``prior_frames``
+    frames the skeleton is refitted every ``refit_every`` frames (the IK's per-skeleton plan is
+    then reused in between).
+
     Args:
         rigid: output the fitted skeleton's joints (see above).
         window: frames of the running median.
         prior_frames: weight of the proportion prior, in frames.
+        refit_every: frames between refits of an established track.
     """
 
     name = "ik"
 
-    def __init__(self, rigid: bool = False, window: int = 150, prior_frames: int = 30) -> None:
+    def __init__(self, rigid: bool = False, window: int = 150, prior_frames: int = 30,
+                 refit_every: int = 10) -> None:
         from perspose_rt.kinematics import fit_bone_lengths, h36m17_skeleton, solve_ik_h36m17
         from perspose_rt.kinematics.skeleton import H36M17_DEFAULT_LENGTHS
 
@@ -94,6 +100,9 @@ class IKStage:
         self.rigid = rigid
         self.prior_frames = int(prior_frames)
         self._hist: deque[np.ndarray] = deque(maxlen=int(window))
+        self.refit_every = int(refit_every)
+        self._rest = None
+        self._since_fit = 0
         self.failures = 0
         self.bone_lengths: np.ndarray | None = None
 
@@ -112,14 +121,17 @@ class IKStage:
         pose = p.pose
         if pose is None or not pose.valid or pose.joint_format != "h36m17":
             self._hist.clear()
+            self._rest = None
             return p
         X = np.asarray(pose.joints_cam, dtype=np.float64)
-        rest = None
         if self.rigid:
             self._hist.append(X)
-            self.bone_lengths = self._lengths()
-            rest = self._skeleton(self.bone_lengths)
-        res = self._solve(X[None], rest)
+            self._since_fit += 1
+            if self._rest is None or len(self._hist) <= self.prior_frames or self._since_fit >= self.refit_every:
+                self.bone_lengths = self._lengths()
+                self._rest = self._skeleton(self.bone_lengths)
+                self._since_fit = 0
+        res = self._solve(X[None], self._rest if self.rigid else None)
         rot = np.asarray(res.local_rotmats[0])
         if not np.all(np.isfinite(rot)):
             self.failures += 1
