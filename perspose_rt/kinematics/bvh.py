@@ -165,6 +165,24 @@ def _fk_global(ik: IKResult) -> tuple[np.ndarray, np.ndarray]:
     return forward_kinematics(ik.local_rotmats, ik.rest, ik.root_orient, ik.root_transl, return_global=True)
 
 
+def _checked_export_args(joints, valid, fps: float, units: str, n_joints: int,
+                         what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an exporter's inputs (one-line ``InputError`` each) → (joints float64, valid flags)."""
+    x = np.asarray(joints, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1:] != (n_joints, 3):
+        raise InputError(f"{what}, got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise InputError("no frame to export")
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(f"frame rate must be positive, got {fps}")
+    if units not in _UNITS:
+        raise InputError(f"units must be 'm' or 'cm', got {units!r}")
+    v = np.ones(x.shape[0], bool) if valid is None else np.asarray(valid, dtype=bool)
+    if v.shape != (x.shape[0],):
+        raise InputError(f"valid must have one flag per frame ({x.shape[0]}), got shape {v.shape}")
+    return x, v
+
+
 def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarray | None,
                fps: float, units: str = "m", rest: Skeleton | str | None = "fit",
                attachments: bool = True) -> BvhExport:
@@ -182,18 +200,7 @@ def export_bvh(path: str | os.PathLike[str], joints: np.ndarray, valid: np.ndarr
             the input's hips and shoulders exactly; without them the torso is rigid and the
             limbs carry its residual (see docs/KINEMATICS.md).
     """
-    x = np.asarray(joints, dtype=np.float64)
-    if x.ndim != 3 or x.shape[1:] != (17, 3):
-        raise InputError(f"export_bvh needs (N, 17, 3) H36M-17 joints, got shape {x.shape}")
-    if x.shape[0] == 0:
-        raise InputError("no frame to export")
-    if not (np.isfinite(fps) and fps > 0):
-        raise InputError(f"frame rate must be positive, got {fps}")
-    if units not in _UNITS:
-        raise InputError(f"units must be 'm' or 'cm', got {units!r}")
-    v = np.ones(x.shape[0], bool) if valid is None else np.asarray(valid, dtype=bool)
-    if v.shape != (x.shape[0],):
-        raise InputError(f"valid must have one flag per frame ({x.shape[0]}), got shape {v.shape}")
+    x, v = _checked_export_args(joints, valid, fps, units, 17, "export_bvh needs (N, 17, 3) H36M-17 joints")
     filled, ok = fill_invalid(x, v)
     if isinstance(rest, str) and rest == "fit":
         from perspose_rt.kinematics.skeleton import fit_h36m17_skeleton
@@ -227,16 +234,7 @@ def export_bvh_smpl24(path: str | os.PathLike[str], joints: np.ndarray, valid: n
     from perspose_rt.kinematics.skeleton import fit_bone_lengths, smpl24_generic_skeleton
     from perspose_rt.metrics.joints import PERSPOSE25_FLIP_PAIRS, SMPL24_PARENTS
 
-    x = np.asarray(joints, dtype=np.float64)
-    if x.ndim != 3 or x.shape[1:] != (24, 3) or x.shape[0] == 0:
-        raise InputError(f"export_bvh_smpl24 needs (N, 24, 3) SMPL joints, got shape {x.shape}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise InputError(f"frame rate must be positive, got {fps}")
-    if units not in _UNITS:
-        raise InputError(f"units must be 'm' or 'cm', got {units!r}")
-    v = np.ones(x.shape[0], bool) if valid is None else np.asarray(valid, dtype=bool)
-    if v.shape != (x.shape[0],):
-        raise InputError(f"valid must have one flag per frame ({x.shape[0]}), got shape {v.shape}")
+    x, v = _checked_export_args(joints, valid, fps, units, 24, "export_bvh_smpl24 needs (N, 24, 3) SMPL joints")
     filled, ok = fill_invalid(x, v)
     rest = smpl24_generic_skeleton(fit_bone_lengths(filled, SMPL24_PARENTS, ok, PERSPOSE25_FLIP_PAIRS))
     ik = solve_ik_smpl24(filled, rest=rest)
