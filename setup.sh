@@ -68,7 +68,15 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 # The CPU build of PyTorch first: a plain 'torch' from PyPI brings gigabytes of CUDA libraries.
 if ! .venv/bin/python -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null; then
   say "installing PyTorch 2.13.0 (CPU build)"
-  "${pip[@]}" install "torch==2.13.0" --extra-index-url "${PERSPOSE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+  torch_index="${PERSPOSE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+  # Probe the index once (5 s) instead of letting pip retry it for every package.
+  if .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/", timeout=5)' "$torch_index" 2>/dev/null; then
+    "${pip[@]}" install "torch==2.13.0" --extra-index-url "$torch_index"
+  else
+    echo "setup.sh: the PyTorch CPU index ($torch_index) is unreachable; installing torch==2.13.0 from the" >&2
+    echo "setup.sh: configured package index (a CPU build if it carries one, e.g. a local wheel; else the CUDA build)" >&2
+    "${pip[@]}" install "torch==2.13.0"
+  fi
 fi
 say "installing perspose-rt[$extras]"
 "${pip[@]}" install -e ".[$extras]"
