@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "run a benchmark (model, lifter, pipeline, ik) and record it in docs/BENCHMARKS.md"
+HELP = "run a benchmark (model, lifter, pipeline, ik, calib) and record it in docs/BENCHMARKS.md"
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
