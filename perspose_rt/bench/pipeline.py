@@ -52,24 +52,6 @@ def _rss_mb() -> tuple[float, float]:
     return cur, peak
 
 
-def _decode(path: Path, n: int) -> list[np.ndarray]:
-    import cv2
-
-    from perspose_rt.errors import InputError
-
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < n:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    if not frames:
-        raise InputError(f"no readable frame in {path}")
-    return frames
-
-
 def to_640x480(img: np.ndarray) -> np.ndarray:
     """Centre-crop to 4:3 and resize to 640×480 (what a 640×480 webcam of the same scene sees)."""
     import cv2
@@ -140,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.camera import CameraModel
 
     torch.set_num_threads(1)  # the lifter is tiny; threads would only fight MediaPipe for the cores
-    full = _decode(args.video, args.frames)
+    from perspose_rt.pipeline.live_sources import decode_frames
+
+    full = decode_frames(args.video, args.frames)
     small = [to_640x480(f) for f in full]
     sets = {f"{full[0].shape[1]}x{full[0].shape[0]}": full, "640x480": small}
     body = [(f"Video: `{args.video.name}`, {len(full)} frames decoded into memory first (decoding not timed); "

@@ -157,7 +157,7 @@ class SimulatedCamera(LiveSource):
                  disconnect_after: int | None = None, reconnect: bool = False, retry_s: float = 1.0,
                  max_decode: int = 300) -> None:
         if isinstance(frames, str | Path):
-            self._images = _decode(Path(frames), max_decode)
+            self._images = decode_frames(Path(frames), max_decode)
             name = f"simulated camera ({Path(frames).name} at {fps:g} fps)"
         else:
             self._images = list(frames)
@@ -208,7 +208,8 @@ class SimulatedCamera(LiveSource):
         return super().read()
 
 
-def _decode(path: Path, limit: int) -> list[np.ndarray]:
+def decode_frames(path: Path, limit: int) -> list[np.ndarray]:
+    """The first ``limit`` frames of a video, decoded into memory (``InputError`` if none)."""
     if not path.is_file():
         raise InputError(f"video file not found: {path}")
     cap = cv2.VideoCapture(str(path))
