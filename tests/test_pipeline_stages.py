@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from perspose_rt.camera import CameraModel
+from perspose_rt.geometry import project_points
 from perspose_rt.models.output import PersPoseOutput
-from perspose_rt.pipeline.perspose_stage import NUM_JOINTS, PersPoseStage
+from perspose_rt.pipeline.perspose_stage import NUM_JOINTS, PersPoseStage, box_from_joints, undistorted_box
 from perspose_rt.pipeline.post import IKStage, SmoothStage
 from perspose_rt.pipeline.runner import Packet
 from perspose_rt.types import Detection, Frame, PoseResult
@@ -75,6 +76,32 @@ def test_perspose_stage_undoes_pr_rotation() -> None:
     assert img.shape == (1, 3, 256, 256) and img.dtype == np.float32
     np.testing.assert_allclose(K_crop[0, :2, 2], [128, 128], atol=1e-3)  # PR: principal point at the centre
     assert {"detect", "warp", "infer", "post"} <= set(p.timings)
+
+
+DISTORTED = CameraModel(K=CAM.K, resolution=CAM.resolution, dist=[-0.3, 0.1, 0.0, 0.0, 0.0])
+
+
+def test_undistorted_box_bounds_the_undistorted_box_region() -> None:
+    box = np.array([400.0, 100, 600, 400])
+    np.testing.assert_array_equal(undistorted_box(CAM, box), box)  # no distortion: unchanged
+    ub = undistorted_box(DISTORTED, box)
+    assert not np.allclose(ub, box, atol=5)  # barrel distortion moves an off-centre box a lot
+    gx, gy = np.meshgrid(np.linspace(box[0], box[2], 9), np.linspace(box[1], box[3], 9))
+    inner = DISTORTED.undistort_points(np.stack([gx.ravel(), gy.ravel()], -1))
+    assert np.all(inner >= ub[:2] - 0.5) and np.all(inner <= ub[2:] + 0.5)
+
+
+def test_perspose_stage_works_in_undistorted_pixels_with_lens_distortion() -> None:
+    """The crop is cut from the undistorted frame, so the detector box and the tracking box must be
+    in its pixels: the root on the rotated axis lands on the undistorted box's centre."""
+    box = np.array([400.0, 100, 600, 400])
+    stage = PersPoseStage(FakeBackend(depth=4.0), FakeDetector(box))
+    img = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
+    pose = stage(Packet(frame=Frame(0, 0.0, img, DISTORTED, "test"), t_capture=0.0)).pose
+    ub = undistorted_box(DISTORTED, box)
+    root_undistorted = DISTORTED.undistort_points(pose.joints_2d[:1])[0]
+    np.testing.assert_allclose(root_undistorted, (ub[:2] + ub[2:]) / 2, atol=1e-3)
+    np.testing.assert_allclose(stage._box, box_from_joints(project_points(pose.joints_cam, DISTORTED.K)), atol=1e-9)
 
 
 def test_perspose_stage_tracks_and_reacquires() -> None:

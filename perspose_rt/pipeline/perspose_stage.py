@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from perspose_rt.geometry import normalize_crop, prepare_crop, to_original_camera, warp_crop
+from perspose_rt.geometry import normalize_crop, prepare_crop, project_points, to_original_camera, warp_crop
 from perspose_rt.metrics.joints import PERSPOSE25_NAMES
 from perspose_rt.pipeline.post import ROOT, invalid_pose
 from perspose_rt.pipeline.runner import Packet
@@ -35,6 +35,21 @@ from perspose_rt.types import PoseResult
 JOINT_FORMAT = "perspose25"
 NUM_JOINTS = len(PERSPOSE25_NAMES)
 BOX_PAD = 1.2  # the official demo's detector-box scaling (design doc §4)
+
+
+def undistorted_box(camera, box: np.ndarray) -> np.ndarray:
+    """The box in the undistorted image of a box seen in the (distorted) frame.
+
+    Lens distortion bends the box's edges, so the corners and edge midpoints are undistorted and
+    their bounds taken. Without distortion the box is returned unchanged.
+    """
+    if not camera.has_distortion:
+        return box
+    x0, y0, x1, y1 = box
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    edge = np.array([[x0, y0], [xm, y0], [x1, y0], [x1, ym], [x1, y1], [xm, y1], [x0, y1], [x0, ym]])
+    u = camera.undistort_points(edge)
+    return np.r_[u.min(0), u.max(0)]
 
 
 def box_from_joints(uv: np.ndarray, margin: float = 0.1) -> np.ndarray:
@@ -82,7 +97,10 @@ class PersPoseStage:
         p.timings["detect"] = (time.perf_counter() - t0) * 1000.0
         self.detector_runs += 1
         p.detection = det
-        return None if det is None else np.asarray(det.bbox_xyxy, dtype=np.float64)
+        if det is None:
+            return None
+        # the crop is cut from the undistorted frame: its box must be in those pixels too
+        return undistorted_box(p.frame.camera, np.asarray(det.bbox_xyxy, dtype=np.float64))
 
     def _crop(self, image: np.ndarray, H: np.ndarray):
         if self.warp == "cv2":
@@ -133,7 +151,8 @@ class PersPoseStage:
             self._box = None
             p.pose = invalid_pose(frame, NUM_JOINTS, JOINT_FORMAT)
             return p
-        self._box = self._next_box(uv, frame.image.shape)
+        # next box: the joints' pinhole projection, i.e. in the undistorted frame the crop is cut from
+        self._box = self._next_box(project_points(joints, K), frame.image.shape)
         p.pose = PoseResult(
             frame_index=frame.index, timestamp=frame.timestamp, valid=True, joint_format=JOINT_FORMAT,
             bbox_xyxy=np.asarray(box, dtype=np.float64), K=K, joints_2d=uv, joints_cam=joints,
