@@ -59,3 +59,27 @@ def test_sampler_is_reproducible_and_covers_the_requested_cameras(h36m_dir):
     assert (X[..., 2] > 1.0).all() and (conf == 1).all()
     depth = X[:, 0, 0, 2].numpy()
     assert depth.min() < 2.5 and np.percentile(depth, 90) > 6
+
+
+def test_noise_profiles_differ_in_the_way_detectors_fail(h36m_dir):
+    """'light' flags every gross error by a low confidence; 'detector' adds unflagged gross errors
+    and left/right swaps. The geometry is drawn before the noise, so a clean sampler with the
+    same seed gives the true keypoints."""
+    poses, cams = load_poses(h36m_dir, ("S1",)), load_cameras(h36m_dir)
+    clean = PoseSampler(poses, cams, noise=False).sample(4000, 1, torch.Generator().manual_seed(3))[0][:, 0]
+    spread = (clean - clean.mean(1, keepdim=True)).norm(dim=-1).pow(2).mean(-1).sqrt()
+    counts = {}
+    for profile in ("light", "detector"):
+        uv, _, conf, _ = PoseSampler(poses, cams, noise_profile=profile).sample(
+            4000, 1, torch.Generator().manual_seed(3))
+        uv, conf = uv[:, 0], conf[:, 0]
+        err = (uv - clean).norm(dim=-1) / spread[:, None]
+        unflagged_gross = int(((err > 0.8) & (conf >= 0.6)).sum())
+        near = (uv[:, [13, 16]] - clean[:, [16, 13]]).norm(dim=-1) / spread[:, None] < 0.2  # wrists
+        wide = (clean[:, 13] - clean[:, 16]).norm(dim=-1) / spread > 0.5
+        swapped = int((near.all(-1) & wide).sum())
+        counts[profile] = (unflagged_gross, swapped)
+    assert counts["light"] == (0, 0), counts
+    assert counts["detector"][0] > 50 and counts["detector"][1] > 3, counts
+    with np.testing.assert_raises(ValueError):
+        PoseSampler(poses, cams, noise_profile="nope")

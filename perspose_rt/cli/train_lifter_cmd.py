@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bias", type=float, default=0.0,
                         help="σ of per-joint 2D offsets constant over time, like a detector's own joint "
                              "definitions, in units of the spread (default: %(default)s)")
+    parser.add_argument("--noise-profile", choices=("light", "detector"), default="light",
+                        help="shape of the 2D errors: 'light' (Gaussian jitter, few flagged outliers) or "
+                             "'detector' (heavier jitter, gross errors and left/right swaps that the "
+                             "confidence does not always flag; see perspose_rt/lifter/augment.py)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--ckpt-every", type=int, default=500)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     opts = TrainOptions(data=args.data, out=args.out, config=cfg, steps=args.steps, batch=args.batch,
                         lr=args.lr, seed=args.seed, p_real=args.p_real, threads=args.threads,
-                        noise_scale=args.noise, bias_scale=args.bias,
+                        noise_scale=args.noise, bias_scale=args.bias, noise_profile=args.noise_profile,
                         ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress,
                         init_base=args.init_base)
     try:

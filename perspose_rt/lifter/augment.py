@@ -23,6 +23,20 @@ dropped in 10 % more frames (the SH detector and BlazePose do not have it). Conf
 joints are U(0.6, 1), or exactly 1 in half of the clean samples. Optionally (``bias_scale``), noisy
 samples also get per-joint offsets N(0, bias_scale·spread) constant over the window, the way a
 detector's joint definitions differ from Human3.6M's. The 0.15 above is ``noise_scale``.
+This is the ``"light"`` noise profile.
+
+The ``"detector"`` profile follows the error taxonomy of Ruggero Ronchi & Perona (ICCV 2017,
+"Benchmarking and error diagnosis in multi-instance pose estimation"): jitter, misses,
+inversions (left/right swaps) and gross errors. Its jitter is heavier and its gross errors do
+not always announce themselves through the confidence, as with detectors that give no scores:
+
+* 30 % clean samples, as above;
+* jitter σ = U(0,1)·``noise_scale``·spread per sample (mean ½ instead of ⅓ of the scale), times a
+  per-joint factor log-uniform in [0.7, 1.4];
+* 6 % of joints are gross errors (σ = 0.4·spread); half of them keep a normal confidence;
+* each left/right limb pair (hips, knees, feet, shoulders, elbows, wrists) is swapped in 1 % of
+  frames, with normal confidences;
+* 2 % of joints dropped and Neck/Nose dropped in 10 % more frames, as above.
 """
 
 from __future__ import annotations
@@ -35,6 +49,9 @@ import torch
 from perspose_rt.geometry import project_points, rays_from_pixels
 from perspose_rt.lifter.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
 
+#: left/right H36M-17 joint pairs (hips, knees, feet, shoulders, elbows, wrists).
+LR_PAIRS = ((1, 4), (2, 5), (3, 6), (11, 14), (12, 15), (13, 16))
+NOISE_PROFILES = ("light", "detector")
 _ASPECTS = torch.tensor([16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16], dtype=torch.float64)
 _WORLD_TO_LEVEL_CAM = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
 
@@ -64,12 +81,16 @@ class PoseSampler:
         depth_m: range of the virtual root depth.
         pitch_deg, roll_deg: half-ranges of the virtual camera's tilt.
         noise: ``False`` for clean 2D and unit confidences (tests, evaluation).
+        noise_profile: ``"light"`` or ``"detector"`` (see the module docstring).
     """
 
     def __init__(self, poses: dict[str, np.ndarray], cameras: dict[str, dict[str, H36MCamera]],
                  p_real: float = 0.25, hfov_deg=(30.0, 110.0), depth_m=(2.0, 10.0),
                  pitch_deg: float = 30.0, roll_deg: float = 15.0, noise: bool = True,
-                 noise_scale: float = 0.15, bias_scale: float = 0.0) -> None:
+                 noise_scale: float = 0.15, bias_scale: float = 0.0,
+                 noise_profile: str = "light") -> None:
+        if noise_profile not in NOISE_PROFILES:
+            raise ValueError(f"unknown noise profile {noise_profile!r}; expected one of {NOISE_PROFILES}")
         keys = sorted(poses)
         if not keys:
             raise ValueError("no poses to sample from")
@@ -93,6 +114,7 @@ class PoseSampler:
         self.p_real, self.hfov, self.depth = p_real, hfov_deg, depth_m
         self.pitch, self.roll, self.noise = math.radians(pitch_deg), math.radians(roll_deg), noise
         self.noise_scale, self.bias_scale = noise_scale, bias_scale
+        self.noise_profile = noise_profile
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -160,11 +182,16 @@ class PoseSampler:
 
     def _corrupt(self, uv: torch.Tensor, gen: torch.Generator):
         B, T, J, _ = uv.shape
+        detector = self.noise_profile == "detector"
         last = uv[:, -1]
         spread = ((last - last.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()  # (B,)
         clean = _u(gen, (B,)) < 0.3
-        sigma = torch.where(clean, torch.zeros_like(spread), _u(gen, (B,)) ** 2 * self.noise_scale * spread)
-        uv = uv + torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * sigma[:, None, None, None]
+        level = _u(gen, (B,)) if detector else _u(gen, (B,)) ** 2
+        sigma = torch.where(clean, torch.zeros_like(spread), level * self.noise_scale * spread)
+        sigma = sigma[:, None, None, None]
+        if detector:  # some joints are harder to place than others, differently per sample
+            sigma = sigma * torch.exp(_u(gen, (B, 1, J, 1), math.log(0.7), math.log(1.4)))
+        uv = uv + torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * sigma
         if self.bias_scale > 0:  # a detector's own joint definitions: per-joint offsets fixed in time
             b = torch.randn((B, 1, J, 2), generator=gen, dtype=uv.dtype) * (self.bias_scale * spread)[:, None, None, None]
             uv = uv + torch.where(clean[:, None, None, None], torch.zeros_like(b), b)
@@ -172,10 +199,17 @@ class PoseSampler:
         ones = clean & (_u(gen, (B,)) < 0.5)
         conf = torch.where(ones[:, None, None], torch.ones_like(conf), conf)
         noisy = ~clean[:, None, None]
-        outlier = (_u(gen, (B, T, J)) < 0.02) & noisy
-        jump = torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * 0.5 * spread[:, None, None, None]
+        rate, size = (0.06, 0.4) if detector else (0.02, 0.5)
+        outlier = (_u(gen, (B, T, J)) < rate) & noisy
+        jump = torch.randn(uv.shape, generator=gen, dtype=uv.dtype) * size * spread[:, None, None, None]
         uv = torch.where(outlier[..., None], uv + jump, uv)
-        conf = torch.where(outlier, _u(gen, (B, T, J), 0.0, 0.4), conf)
+        flagged = outlier & (_u(gen, (B, T, J)) < 0.5) if detector else outlier
+        conf = torch.where(flagged, _u(gen, (B, T, J), 0.0, 0.4), conf)
+        if detector:  # left/right inversions
+            for a, b in LR_PAIRS:
+                swap = ((_u(gen, (B, T)) < 0.01) & noisy[..., 0])[..., None]
+                ua, ub = uv[:, :, a], uv[:, :, b]
+                uv[:, :, a], uv[:, :, b] = torch.where(swap, ub, ua), torch.where(swap, ua, ub)
         drop = (_u(gen, (B, T, J)) < 0.02) & noisy
         drop[..., H36M_NECK_NOSE] |= _u(gen, (B, T)) < 0.1
         conf = torch.where(drop, torch.zeros_like(conf), conf)

@@ -45,6 +45,7 @@ class TrainOptions:
     p_real: float = 0.25
     noise_scale: float = 0.15
     bias_scale: float = 0.0
+    noise_profile: str = "light"
     ckpt_every: int = 500
     log_every: int = 50
     threads: int = 2
@@ -107,7 +108,8 @@ def train(opts: TrainOptions, validate=None) -> dict:
     cfg = opts.config
     cams = load_cameras(opts.data)
     sampler = PoseSampler(load_poses(opts.data, opts.subjects), cams, p_real=opts.p_real,
-                          noise_scale=opts.noise_scale, bias_scale=opts.bias_scale)
+                          noise_scale=opts.noise_scale, bias_scale=opts.bias_scale,
+                          noise_profile=opts.noise_profile)
     torch.manual_seed(opts.seed)
     model = build_model(cfg)
     ckpt_path = out / "checkpoint.pt"
@@ -168,6 +170,7 @@ def train(opts: TrainOptions, validate=None) -> dict:
         raise
     summary = {"steps": opts.steps, "batch": opts.batch, "lr": opts.lr, "seed": opts.seed,
                "p_real": opts.p_real, "noise_scale": opts.noise_scale, "bias_scale": opts.bias_scale,
+               "noise_profile": opts.noise_profile,
                "subjects": list(opts.subjects), "command": opts.command,
                "init_base": str(opts.init_base) if opts.init_base else None,
                "final_val_mpjpe_mm_s9_slice": last_val}
