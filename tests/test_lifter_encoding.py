@@ -39,7 +39,7 @@ def test_round_trip_is_exact_for_clean_pinhole_keypoints(variant):
     uv = project_points(X, K)
     enc = encode(uv, K, None, variant)
     assert enc.features.shape == (3, N_FEATURES)
-    back = decode(targets(X, enc).double(), enc).numpy()
+    back = decode(targets(X, enc), enc)
     np.testing.assert_allclose(back, X, atol=1e-5)
 
 
@@ -49,11 +49,11 @@ def test_pr_puts_the_box_centre_on_the_optical_axis():
     uv = project_points(X, K)
     enc = encode(uv, K, None, "pepr")
     # the box centre of the rotated rays is on the axis: c ≈ 0 (exact for the centre's own ray)
-    rays = np.concatenate([uv, np.ones((1, 17, 1))], -1) @ np.linalg.inv(K).T @ enc.R.numpy()[0].T
+    rays = np.concatenate([uv, np.ones((1, 17, 1))], -1) @ np.linalg.inv(K).T @ enc.R[0].T
     p = rays[..., :2] / rays[..., 2:]
     centre = 0.5 * (p.min(1) + p.max(1))
     assert np.abs(centre).max() < 0.02
-    R = enc.R.numpy()[0]
+    R = enc.R[0]
     np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)
     assert np.linalg.det(R) == pytest.approx(1.0)
 
@@ -64,8 +64,8 @@ def test_person_on_the_axis_makes_pr_the_identity():
     centre = 0.5 * (uv[0].min(0) + uv[0].max(0))
     uv = uv - centre + K[:2, 2]
     e1, e2 = encode(uv, K, None, "pepr"), encode(uv, K, None, "pe")
-    np.testing.assert_allclose(e1.R.numpy()[0], np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(e1.features.numpy(), e2.features.numpy(), atol=1e-6)
+    np.testing.assert_allclose(e1.R[0], np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(e1.features, e2.features, atol=1e-6)
 
 
 @settings(max_examples=30, deadline=None)
@@ -77,7 +77,7 @@ def test_ray_features_depend_on_rays_not_pixels(f, cx, cy, x, y, d):
     for variant in ("pe", "pepr"):
         a = encode(project_points(X, _K(f, cx, cy)), _K(f, cx, cy), None, variant).features
         b = encode(project_points(X, _K(800.0, 640, 360)), _K(800.0, 640, 360), None, variant).features
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-4)
+        np.testing.assert_allclose(a, b, atol=2e-4)
 
 
 def test_boxnorm_ignores_the_focal_length():
@@ -85,7 +85,7 @@ def test_boxnorm_ignores_the_focal_length():
     uv = project_points(_scene((0.5, 0), 4.0)[None], _K())
     a = encode(uv, _K(1000.0), None, "boxnorm").features
     b = encode(uv, _K(400.0), None, "boxnorm").features
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a, b)
 
 
 def test_dropped_joints_are_zeroed_and_confidences_passed():
@@ -94,14 +94,14 @@ def test_dropped_joints_are_zeroed_and_confidences_passed():
     conf = np.full((1, 17), 0.9)
     conf[0, 9] = 0.0
     conf[0, 3] = DROP_CONF / 2
-    f = encode(uv, K, conf, "pepr").features.numpy()[0]
+    f = encode(uv, K, conf, "pepr").features[0]
     shape = f[:34].reshape(17, 2)
     assert (shape[[3, 9]] == 0).all() and (np.abs(shape[[0, 1, 2]]) > 0).any()
     np.testing.assert_allclose(f[34:51], conf[0], atol=1e-7)
     # moving a dropped joint anywhere changes nothing
     uv2 = uv.copy()
     uv2[0, 9] += 300
-    np.testing.assert_array_equal(encode(uv2, K, conf, "pepr").features.numpy()[0], f)
+    np.testing.assert_array_equal(encode(uv2, K, conf, "pepr").features[0], f)
 
 
 def test_batch_shapes_and_bad_input():
@@ -141,3 +141,25 @@ def test_sh16_mapping():
     np.testing.assert_array_equal(kp[16], det[10])  # SH "RWrist"
     np.testing.assert_array_equal(kp[7], 0.5 * (det[6] + det[8]))  # MPII "Spine" is not H36M's
     assert conf[9] == 0 and (np.delete(conf, 9) == 1).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=st.floats(-3, 3), y=st.floats(-1.5, 1.5), d=st.floats(2.5, 9), f=st.floats(300, 2500),
+       seed=st.integers(0, 2**16), variant=st.sampled_from(VARIANTS))
+def test_numpy_and_torch_encodings_agree(x, y, d, f, seed, variant):
+    """The live path encodes numpy frames, training torch batches: the same numbers either way."""
+    rng = np.random.default_rng(seed)
+    K = _K(f, 640, 360)
+    X = np.stack([_scene((x, y), d, rng), _scene((-x, y), d + 1, rng)])
+    uv = project_points(X, K) + rng.normal(0, 2, (2, 17, 2))
+    conf = rng.uniform(0, 1, (2, 17))
+    conf[1, :16] = 0.0  # one valid joint: c and s fall back to all joints
+    out = rng.normal(0, 0.3, (2, 49)).astype(np.float32)
+    a = encode(uv, K, conf, variant)
+    b = encode(torch.from_numpy(uv), torch.from_numpy(K), torch.from_numpy(conf), variant)
+    assert isinstance(a.features, np.ndarray) and isinstance(b.features, torch.Tensor)
+    assert a.features.dtype == np.float32 and b.features.dtype == torch.float32
+    for name in ("features", "R", "scale", "root_dir"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name).numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(targets(X, a), targets(torch.from_numpy(X), b).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(decode(out, a), decode(torch.from_numpy(out), b).numpy(), rtol=1e-9)

@@ -41,6 +41,14 @@ class _NumpyOps:
     cross = staticmethod(lambda a, b: np.cross(a, b, axis=-1))
     broadcast_to = staticmethod(np.broadcast_to)
     any = staticmethod(lambda x: bool(np.any(x)))
+    log = staticmethod(np.log)
+    exp = staticmethod(np.exp)
+    swap_last = staticmethod(lambda x: np.swapaxes(x, -1, -2))
+
+    @staticmethod
+    def astype(x: Any, dtype: str) -> np.ndarray:
+        """``dtype``: ``"float32"`` or ``"float64"``."""
+        return np.asarray(x, dtype=dtype)
 
     @staticmethod
     def arange(n: int, like: Any) -> np.ndarray:
@@ -120,6 +128,18 @@ class _TorchOps:
 
     def any(self, x):
         return bool(x.any())
+
+    def log(self, x):
+        return self.t.log(x)
+
+    def exp(self, x):
+        return self.t.exp(x)
+
+    def swap_last(self, x):
+        return x.transpose(-1, -2)
+
+    def astype(self, x, dtype):
+        return self.t.as_tensor(x).to(getattr(self.t, dtype))
 
     def arange(self, n, like):
         return self.t.arange(n, dtype=like.dtype, device=like.device)

@@ -84,13 +84,13 @@ class Lifter:
         if N == 0:
             return np.zeros((0, N_JOINTS, 3))
         enc = encode(kp, Km, conf, self.config.variant)
+        x = torch.from_numpy(enc.features)
         if self.temporal:
-            x = enc.features
             pad = x[:1].expand(self.window - 1, -1)
             out = self.model(torch.cat([pad, x])[None])[0]
         else:
-            out = torch.cat([self.model(enc.features[i:i + _CHUNK]) for i in range(0, N, _CHUNK)])
-        return decode(out, enc).numpy()
+            out = torch.cat([self.model(x[i:i + _CHUNK]) for i in range(0, N, _CHUNK)])
+        return decode(out.numpy(), enc)
 
     def stream(self) -> LifterStream:
         """A causal live predictor holding the last ``window`` frames (one per person)."""
@@ -116,11 +116,10 @@ class LifterStream:
         kp = np.asarray(keypoints, dtype=np.float64)[None]
         conf = None if confidence is None else np.asarray(confidence, dtype=np.float64)[None]
         kp, Km, conf = self.lifter._check(kp, np.asarray(K, dtype=np.float64), conf)
-        enc = encode(kp, Km, conf, self.lifter.config.variant)
-        model = self.lifter.model
+        enc = encode(kp, Km, conf, self.lifter.config.variant)  # numpy: no per-op torch overhead
         if self._folded is not None:
-            out = torch.from_numpy(self._folded(enc.features.numpy()))
+            out = self._folded(enc.features)
         else:
-            self._state, out = model.stream_step(self._state, enc.features[0])
-            out = out[None]
-        return decode(out, enc).numpy()[0]
+            self._state, out = self.lifter.model.stream_step(self._state, torch.from_numpy(enc.features[0]))
+            out = out[None].numpy()
+        return decode(out, enc)[0]

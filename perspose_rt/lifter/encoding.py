@@ -27,16 +27,19 @@ Variants (the ablation of the virtual-camera test; all give the same 54 features
 * ``"boxnorm"``: no intrinsics (Martinez et al.): pixels normalised by the keypoints' box,
   ``c`` and ``s`` relative to the image width (taken as ``2·cx``), targets in the original
   camera. It cannot know the focal length, so its depth is a guess from typical cameras.
+
+Every function takes numpy arrays or torch tensors and answers in the same kind (the formulas
+are written once, through :mod:`perspose_rt.geometry._array`): training encodes torch batches,
+the live path one numpy frame, where torch's per-operation overhead would dominate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import torch
+from typing import Any
 
 from perspose_rt.geometry import pr_rotation, rays_from_pixels, to_original_camera
+from perspose_rt.geometry._array import ops
 
 VARIANTS = ("pepr", "pe", "boxnorm")
 N_JOINTS = 17
@@ -45,11 +48,14 @@ N_OUTPUTS = 3 * (N_JOINTS - 1) + 1
 #: joints with confidence at or below this are "dropped": their coordinates are zeroed.
 DROP_CONF = 0.05
 _MIN_SCALE = 1e-4
+_INF = float("inf")
 
 
 @dataclass
 class Encoded:
     """The encoding of a batch of frames (``B`` = leading dimensions flattened).
+
+    Numpy arrays or torch tensors, as the keypoints given to :func:`encode`.
 
     Attributes:
         features: (B, 54) float32 network input.
@@ -59,34 +65,24 @@ class Encoded:
             (pixels back-projected through K for ``boxnorm`` too: placing a pose in 3D needs K).
     """
 
-    features: torch.Tensor
-    R: torch.Tensor
-    scale: torch.Tensor
-    root_dir: torch.Tensor
+    features: Any
+    R: Any
+    scale: Any
+    root_dir: Any
 
 
-def _as_tensor(x, dtype=torch.float64) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.to(dtype)
-    return torch.tensor(np.asarray(x), dtype=dtype)
-
-
-def _box_centre(p: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+def _box_centre(xp, p, valid):
     """Centre of the box of the valid points. p (B,J,2), valid (B,J) bool → (B,2)."""
-    big = torch.finfo(p.dtype).max
     m = valid[..., None]
-    lo = torch.where(m, p, torch.full_like(p, big)).amin(-2)
-    hi = torch.where(m, p, torch.full_like(p, -big)).amax(-2)
-    return 0.5 * (lo + hi)
+    return 0.5 * (xp.amin(xp.where(m, p, _INF), -2) + xp.amax(xp.where(m, p, -_INF), -2))
 
 
-def _spread(p: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """RMS distance of the valid points to their mean. (B,J,2), (B,J) → (B,)."""
-    w = valid.to(p.dtype)
-    n = w.sum(-1).clamp_min(1.0)
-    mean = (p * w[..., None]).sum(-2) / n[..., None]
-    d2 = ((p - mean[:, None]) ** 2).sum(-1)
-    return ((d2 * w).sum(-1) / n).sqrt().clamp_min(_MIN_SCALE)
+def _spread(xp, p, w):
+    """RMS distance of the points of weight ``w`` (0 or 1) to their mean. (B,J,2), (B,J) → (B,)."""
+    n = xp.maximum(xp.sum(w, -1), 1.0)
+    mean = xp.sum(p * w[..., None], -2) / n[..., None]
+    d2 = xp.sum((p - mean[:, None]) ** 2, -1)
+    return xp.maximum(xp.sqrt(xp.sum(d2 * w, -1) / n), _MIN_SCALE)
 
 
 def encode(keypoints, K, confidence=None, variant: str = "pepr") -> Encoded:
@@ -101,76 +97,74 @@ def encode(keypoints, K, confidence=None, variant: str = "pepr") -> Encoded:
         variant: one of :data:`VARIANTS`.
 
     Returns:
-        :class:`Encoded` with the leading dimensions flattened to ``B``.
+        :class:`Encoded` with the leading dimensions flattened to ``B`` (torch tensors if any
+        input is one, else numpy arrays; float64 except ``features``).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown lifter variant {variant!r}; expected one of {VARIANTS}")
-    kp = _as_tensor(keypoints)
-    if kp.shape[-2:] != (N_JOINTS, 2):
+    xp = ops(keypoints, K, confidence)
+    kp = xp.astype(keypoints, "float64")
+    if tuple(kp.shape[-2:]) != (N_JOINTS, 2):
         raise ValueError(f"keypoints must be (..., 17, 2) H36M-17 pixels, got {tuple(kp.shape)}")
     kp = kp.reshape(-1, N_JOINTS, 2)
     B = kp.shape[0]
-    Kt = _as_tensor(K)
-    Kt = Kt.expand(B, 3, 3) if Kt.ndim == 2 else Kt.reshape(-1, 3, 3)
+    Kt = xp.astype(K, "float64")
+    Kt = xp.broadcast_to(Kt, (B, 3, 3)) if Kt.ndim == 2 else Kt.reshape(-1, 3, 3)
     if Kt.shape[0] != B:
-        raise ValueError(f"K must be (3,3) or one per frame ({B}), got {tuple(_as_tensor(K).shape)}")
-    if confidence is None:
-        conf = torch.ones(B, N_JOINTS, dtype=kp.dtype)
-    else:
-        conf = _as_tensor(confidence).reshape(B, N_JOINTS).clamp(0.0, 1.0)
+        raise ValueError(f"K must be (3,3) or one per frame ({B}), got {tuple(xp.astype(K, 'float64').shape)}")
+    one = xp.ones_like(kp[..., 0])  # (B, J)
+    conf = one if confidence is None else xp.clip(xp.astype(confidence, "float64").reshape(B, N_JOINTS), 0.0, 1.0)
     valid = conf > DROP_CONF
     # a frame with fewer than two valid joints has no shape: fall back to all joints for c and s
-    few = valid.sum(-1) < 2
-    valid_cs = torch.where(few[:, None], torch.ones_like(valid), valid)
+    few = xp.sum(xp.where(valid, one, 0 * one), -1) < 2
+    valid_cs = valid | few[:, None]
+    w, w_cs = xp.where(valid, one, 0 * one), xp.where(valid_cs, one, 0 * one)
+    R = xp.eye(3, like=kp) + 0 * Kt  # (B, 3, 3), a real array
 
     if variant == "boxnorm":
-        width = (2.0 * Kt[:, 0, 2]).clamp_min(1.0)
+        width = xp.maximum(2.0 * Kt[:, 0, 2], 1.0)
         p = kp / width[:, None, None]
-        R = torch.eye(3, dtype=kp.dtype).expand(B, 3, 3).clone()
-        c = _box_centre(p, valid_cs)
-        s = _spread(p, valid_cs)
+        c = _box_centre(xp, p, valid_cs)
         feats_c = c - 0.5  # position in the image, centred
         root_dir = rays_from_pixels(kp[:, 0], Kt)
     else:
         rays = rays_from_pixels(kp, Kt[:, None])  # (B,J,3)
         if variant == "pepr":
-            centre_uv = _box_centre(kp, valid_cs)
-            R = pr_rotation(Kt, centre_uv)
-            rays = rays @ R.transpose(-1, -2)
-        else:
-            R = torch.eye(3, dtype=kp.dtype).expand(B, 3, 3).clone()
-        z = rays[..., 2:3].clamp_min(1e-3)
-        p = rays[..., :2] / z
-        c = _box_centre(p, valid_cs)
-        s = _spread(p, valid_cs)
+            R = pr_rotation(Kt, _box_centre(xp, kp, valid_cs))
+            rays = rays @ xp.swap_last(R)
+        p = rays[..., :2] / xp.maximum(rays[..., 2:3], 1e-3)
+        c = _box_centre(xp, p, valid_cs)
         feats_c = c
-        root_dir = torch.cat([p[:, 0], torch.ones_like(p[:, 0, :1])], -1)
+        root_dir = xp.cat([p[:, 0], one[:, :1]], -1)
+    s = _spread(xp, p, w_cs)
 
-    shape = (p - c[:, None]) / s[:, None, None] * valid[..., None]
-    features = torch.cat([shape.reshape(B, -1), conf, feats_c, s.log()[:, None]], -1)
-    return Encoded(features.float(), R, s, root_dir)
+    shape = (p - c[:, None]) / s[:, None, None] * w[..., None]
+    features = xp.cat([shape.reshape(B, -1), conf, feats_c, xp.log(s)[:, None]], -1)
+    return Encoded(xp.astype(features, "float32"), R, s, root_dir)
 
 
-def targets(joints_cam, enc: Encoded) -> torch.Tensor:
+def targets(joints_cam, enc: Encoded):
     """Training targets for camera-space joints: (B, 49) = root-relative joints 1..16 in the
-    working camera (metres, 48) and ``q = log(z_root · s)``.
+    working camera (metres, 48) and ``q = log(z_root · s)``; float32.
 
     Args:
-        joints_cam: (B, 17, 3) metres in the original camera.
+        joints_cam: (B, 17, 3) metres in the original camera (same array kind as ``enc``).
         enc: the encoding of the same frames.
     """
-    X = _as_tensor(joints_cam).reshape(-1, N_JOINTS, 3)
-    Xw = X @ enc.R.transpose(-1, -2)
+    xp = ops(enc.R)
+    X = xp.astype(joints_cam, "float64").reshape(-1, N_JOINTS, 3)
+    Xw = X @ xp.swap_last(enc.R)
     rel = Xw[:, 1:] - Xw[:, :1]
-    q = (Xw[:, 0, 2].clamp_min(1e-3) * enc.scale).log()
-    return torch.cat([rel.reshape(X.shape[0], -1), q[:, None]], -1).float()
+    q = xp.log(xp.maximum(Xw[:, 0, 2], 1e-3) * enc.scale)
+    return xp.astype(xp.cat([rel.reshape(X.shape[0], -1), q[:, None]], -1), "float32")
 
 
-def decode(output: torch.Tensor, enc: Encoded) -> torch.Tensor:
-    """Network output (B, 49) → camera-space joints (B, 17, 3) metres (original camera)."""
-    out = output.to(enc.R.dtype)
+def decode(output, enc: Encoded):
+    """Network output (B, 49) → camera-space joints (B, 17, 3) metres (original camera), float64."""
+    xp = ops(enc.R)
+    out = xp.astype(output, "float64")
     B = out.shape[0]
-    rel = torch.cat([torch.zeros(B, 1, 3, dtype=out.dtype), out[:, :48].reshape(B, 16, 3)], 1)
-    z_root = out[:, 48].exp() / enc.scale
+    rel = xp.cat([0 * out[:, :3].reshape(B, 1, 3), out[:, :48].reshape(B, 16, 3)], 1)
+    z_root = xp.exp(out[:, 48]) / enc.scale
     root = enc.root_dir * z_root[:, None]
     return to_original_camera(rel + root[:, None], enc.R)
