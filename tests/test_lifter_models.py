@@ -120,3 +120,17 @@ def test_folded_mlp_equals_the_eval_module_with_real_batchnorm_statistics():
     with torch.no_grad():
         ref = model(x).numpy()
     np.testing.assert_allclose(model.folded()(x.numpy()), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_folded_temporal_stream_equals_the_dilated_module_with_real_batchnorm_statistics():
+    cfg = LifterConfig(kind="temporal", width=24, blocks=2, dropout=0.0, base_width=16)
+    model = _randomised(cfg)
+    with torch.no_grad():
+        model.out.weight.normal_(0, 0.1)
+        seq = torch.randn(1, 50, N_FEATURES)
+        ref = model(torch.cat([seq[:, :1].expand(1, cfg.window - 1, -1), seq], 1))[0].numpy()
+    folded, state, live = model.folded(), None, []
+    for f in seq[0].numpy():
+        state, out = folded.step(state, f)
+        live.append(out)
+    np.testing.assert_allclose(np.stack(live), ref, rtol=1e-4, atol=1e-5)

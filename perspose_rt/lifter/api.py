@@ -103,23 +103,22 @@ class LifterStream:
     def __init__(self, lifter: Lifter) -> None:
         self.lifter = lifter
         self._state: list | None = None
-        # One frame per call: the BN-folded numpy form of the single-frame MLP (same function).
-        self._folded = None if lifter.temporal else lifter.model.folded()
+        # One frame per call: the BN-folded numpy form of the network (same function).
+        self._folded = lifter.model.folded()
 
     def reset(self) -> None:
         """Forget the past (call when the person is lost or the source jumps)."""
         self._state = None
 
-    @torch.no_grad()
     def push(self, keypoints, K, confidence=None) -> np.ndarray:
         """One frame ``(17, 2)`` px, ``K (3, 3)``, ``confidence (17,)`` → ``(17, 3)`` metres."""
         kp = np.asarray(keypoints, dtype=np.float64)[None]
         conf = None if confidence is None else np.asarray(confidence, dtype=np.float64)[None]
         kp, Km, conf = self.lifter._check(kp, np.asarray(K, dtype=np.float64), conf)
         enc = encode(kp, Km, conf, self.lifter.config.variant)  # numpy: no per-op torch overhead
-        if self._folded is not None:
-            out = self._folded(enc.features)
+        if self.lifter.temporal:
+            self._state, out = self._folded.step(self._state, enc.features[0])
+            out = out[None]
         else:
-            self._state, out = self.lifter.model.stream_step(self._state, torch.from_numpy(enc.features[0]))
-            out = out[None].numpy()
+            out = self._folded(enc.features)
         return decode(out, enc)[0]

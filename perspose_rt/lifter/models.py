@@ -78,11 +78,16 @@ class ResidualMLP(nn.Module):
         return FoldedMLP(self)
 
 
-def _fold(linear: nn.Linear, bn: nn.BatchNorm1d) -> tuple[np.ndarray, np.ndarray]:
-    """``bn(linear(x))`` in eval mode as one affine map ``x @ Wᵀ + b``."""
+def _fold(layer: nn.Module, bn: nn.BatchNorm1d) -> tuple[np.ndarray, np.ndarray]:
+    """``bn(layer(x))`` in eval mode as one affine map ``x @ W + b`` (numpy float32).
+
+    ``layer`` is a Linear, or a Conv1d applied to one window whose input is flattened
+    channel-major (``x[c_in * k + tap]``); a missing bias counts as zero.
+    """
     s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
-    W = linear.weight.detach() * s[:, None]
-    b = (linear.bias.detach() - bn.running_mean) * s + bn.bias.detach()
+    W = layer.weight.detach().reshape(layer.weight.shape[0], -1) * s[:, None]
+    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(bn.running_mean)
+    b = (bias - bn.running_mean) * s + bn.bias.detach()
     return np.ascontiguousarray(W.T.numpy(), dtype=np.float32), b.numpy().astype(np.float32)
 
 
@@ -183,40 +188,9 @@ class TemporalConvNet(nn.Module):
             h = res + y
         return self.out(h).transpose(1, 2)
 
-    def stream_step(self, state: list | None, f: torch.Tensor) -> tuple[list, torch.Tensor]:
-        """Live form: one new frame's features ``f`` (54,) → (state, output (49,)) in O(1) per frame.
-
-        Each layer computes only its newest position and keeps the few past activations its
-        dilated taps need (3 inputs, then 2·d + 1 per layer). ``state=None`` starts a stream whose
-        past is the first frame repeated, exactly what :meth:`forward` sees after left padding.
-        Call in eval mode under ``torch.no_grad()``.
-        """
-        from collections import deque
-
-        act = nn.functional.relu
-        first = state is None
-        if first:
-            state = [deque([f] * 3, maxlen=3)] + [deque(maxlen=2 * 3 ** (i + 1) + 1)
-                                                   for i in range(self.cfg.blocks)]
-        else:
-            state[0].append(f)
-        x = torch.stack(list(state[0]), -1)[None]  # (1, 54, 3)
-        h = act(self.expand_bn(nn.functional.conv1d(x, self.expand.weight)))[0, :, 0]
-        for i in range(self.cfg.blocks):
-            d = 3 ** (i + 1)
-            hist = state[i + 1]
-            if first:
-                hist.extend([h] * hist.maxlen)
-            else:
-                hist.append(h)
-            taps = torch.stack([hist[-1 - 2 * d], hist[-1 - d], hist[-1]], -1)[None]  # (1, C, 3)
-            y = act(self.convs_bn[i](nn.functional.conv1d(taps, self.convs[i].weight)))
-            y = act(self.mix_bn[i](self.mix[i](y)))
-            h = hist[-1] + y[0, :, 0]
-        out = self.out(h[None, :, None])[0, :, 0]
-        if self.base is not None:
-            out = out + self.base(f[None])[0]
-        return state, out
+    def folded(self) -> FoldedTemporal:
+        """The live, one-frame-at-a-time form (numpy float32, BatchNorm folded)."""
+        return FoldedTemporal(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < self.cfg.window:
@@ -227,6 +201,48 @@ class TemporalConvNet(nn.Module):
         if x.shape[1] != self.cfg.window:
             raise ValueError(f"training windows must have {self.cfg.window} frames, got {x.shape[1]}")
         return (self._run(x, strided=True) + self._base(x))[:, 0]
+
+
+class FoldedTemporal:
+    """Live form of :class:`TemporalConvNet`: one new frame in O(1), numpy float32.
+
+    Each layer computes only its newest position and keeps the few past activations its dilated
+    taps need (3 inputs, then ``2·d + 1`` per layer). ``state=None`` starts a stream whose past
+    is the first frame repeated, exactly what :meth:`TemporalConvNet.forward` sees after the left
+    padding of ``Lifter.predict`` (``tests/test_lifter_models.py`` checks the two agree).
+    """
+
+    def __init__(self, net: TemporalConvNet) -> None:
+        self.expand = _fold(net.expand, net.expand_bn)
+        self.layers = [(_fold(net.convs[i], net.convs_bn[i]), _fold(net.mix[i], net.mix_bn[i]), 3 ** (i + 1))
+                       for i in range(net.cfg.blocks)]
+        self.out = (np.ascontiguousarray(net.out.weight.detach()[:, :, 0].T.numpy(), dtype=np.float32),
+                    net.out.bias.detach().numpy().astype(np.float32))
+        self.base = net.base.folded() if net.base is not None else None
+
+    def step(self, state: list | None, f: np.ndarray) -> tuple[list, np.ndarray]:
+        """Features of one new frame ``f (54,)`` → (state, output (49,))."""
+        from collections import deque
+
+        f = np.asarray(f, dtype=np.float32)
+        if state is None:
+            state = [deque([f] * 3, maxlen=3)] + [deque(maxlen=2 * d + 1) for *_, d in self.layers]
+            fill = True
+        else:
+            state[0].append(f)
+            fill = False
+        W, b = self.expand
+        h = np.maximum(np.stack(state[0], -1).reshape(-1) @ W + b, 0.0)
+        for ((Wc, bc), (Wm, bm), d), hist in zip(self.layers, state[1:], strict=True):
+            hist.extend([h] * hist.maxlen if fill else [h])
+            taps = np.stack([hist[-1 - 2 * d], hist[-1 - d], hist[-1]], -1).reshape(-1)
+            y = np.maximum(taps @ Wc + bc, 0.0)
+            h = hist[-1] + np.maximum(y @ Wm + bm, 0.0)
+        W, b = self.out
+        out = h @ W + b
+        if self.base is not None:
+            out = out + self.base(f[None])[0]
+        return state, out
 
 
 def build_model(cfg: LifterConfig) -> nn.Module:
