@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +14,7 @@ from perspose_rt.geometry import project_points
 from perspose_rt.lifter import Lifter, LifterConfig
 from perspose_rt.lifter.encoding import N_FEATURES
 from perspose_rt.lifter.models import build_model
-from perspose_rt.lifter.weights import load_weights, save_weights
+from perspose_rt.lifter.weights import install_weights, load_weights, save_weights
 
 
 def _randomised(cfg: LifterConfig) -> torch.nn.Module:
@@ -134,3 +137,36 @@ def test_folded_temporal_stream_equals_the_dilated_module_with_real_batchnorm_st
         state, out = folded.step(state, f)
         live.append(out)
     np.testing.assert_allclose(np.stack(live), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_a_temporal_model_refers_to_its_base_instead_of_copying_it(tmp_path):
+    single_cfg = LifterConfig(kind="single", width=16, blocks=2)
+    base_json = save_weights(tmp_path / "single", _randomised(single_cfg), single_cfg)
+    cfg = LifterConfig(kind="temporal", width=24, blocks=2, dropout=0.0, base_width=16)
+    model = _randomised(cfg)
+    model.base.load_state_dict(load_weights(base_json)[0].state_dict())
+    (tmp_path / "run").mkdir()
+    path = save_weights(tmp_path / "run" / "temporal", model, cfg, base=base_json)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["base"]["lifter"] == "../single.json"
+    from safetensors.numpy import load_file
+    assert not any(k.startswith("base.") for k in load_file(str(path.with_suffix(".safetensors"))))
+    x = torch.randn(2, cfg.window, N_FEATURES)
+    loaded = load_weights(path)[0]
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.forward_window(x), model.forward_window(x), atol=2e-3, rtol=2e-3)
+    # installed beside a copy of the base, it refers to that copy
+    (tmp_path / "ship").mkdir()
+    for name in ("single.json", "single.safetensors"):
+        shutil.copy(tmp_path / name, tmp_path / "ship" / name)
+    shipped = install_weights(path, tmp_path / "ship" / "temporal", base=tmp_path / "ship" / "single.json")
+    assert json.loads(shipped.read_text(encoding="utf-8"))["base"]["lifter"] == "single.json"
+    with pytest.raises(WeightsError, match="say which copy"):
+        install_weights(path, tmp_path / "ship" / "t2")
+    # a different base file is refused, not silently used
+    other = _randomised(single_cfg)
+    with torch.no_grad():
+        other.out.bias.add_(0.5)
+    save_weights(tmp_path / "single", other, single_cfg)
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(path)

@@ -114,15 +114,14 @@ def train(opts: TrainOptions, validate=None) -> dict:
     model = build_model(cfg)
     ckpt_path = out / "checkpoint.pt"
     if getattr(model, "base", None) is not None:
-        if opts.init_base is None and not ckpt_path.exists():
+        if opts.init_base is None:  # also when resuming: the exported model refers to this file
             raise ValueError("a temporal model with a base needs --init-base (a single-frame lifter JSON)")
-        if opts.init_base is not None and not ckpt_path.exists():
-            base, base_cfg, _ = load_weights(opts.init_base)
-            if (base_cfg.kind, base_cfg.variant, base_cfg.width, base_cfg.blocks) != (
-                    "single", cfg.variant, cfg.base_width, 2):
-                raise ValueError(f"{opts.init_base} ({base_cfg}) does not fit base_width={cfg.base_width}, "
-                                 f"variant={cfg.variant}")
-            model.base.load_state_dict(base.state_dict())
+        base, base_cfg, _ = load_weights(opts.init_base)
+        if (base_cfg.kind, base_cfg.variant, base_cfg.width, base_cfg.blocks) != (
+                "single", cfg.variant, cfg.base_width, 2):
+            raise ValueError(f"{opts.init_base} ({base_cfg}) does not fit base_width={cfg.base_width}, "
+                             f"variant={cfg.variant}")
+        model.base.load_state_dict(base.state_dict())
         model.freeze_base()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=opts.lr,
                             weight_decay=opts.weight_decay)
@@ -132,6 +131,10 @@ def train(opts: TrainOptions, validate=None) -> dict:
         if LifterConfig.from_dict(ck["config"]) != cfg:
             raise ValueError(f"{ckpt_path} was trained with {ck['config']}, not {cfg.to_dict()}; "
                              "use another --out or the same settings")
+        if getattr(model, "base", None) is not None:
+            same = all(torch.equal(v, ck["model"][f"base.{k}"]) for k, v in model.base.state_dict().items())
+            if not same:
+                raise ValueError(f"{ckpt_path} was trained on another base than {opts.init_base}")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         start = int(ck["step"])
@@ -175,5 +178,6 @@ def train(opts: TrainOptions, validate=None) -> dict:
                "init_base": str(opts.init_base) if opts.init_base else None,
                "final_val_mpjpe_mm_s9_slice": last_val}
     model.eval()
-    save_weights(out / "lifter", model, cfg, {"training": summary})
+    save_weights(out / "lifter", model, cfg, {"training": summary},
+                 base=opts.init_base if getattr(model, "base", None) is not None else None)
     return summary

@@ -2,11 +2,17 @@
 
 No pickle anywhere: safetensors holds only tensors and the JSON holds the
 :class:`~perspose_rt.lifter.models.LifterConfig` plus provenance (training command, numbers).
+
+A temporal model built on a frozen single-frame base does not copy the base: its JSON names the
+base lifter (``"base": {"lifter": path relative to this JSON, "sha256": of its safetensors}``)
+and loading checks that the base file is exactly the one it was trained on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -22,17 +28,37 @@ DEFAULT_SINGLE = WEIGHTS_DIR / "lifter_single.json"
 DEFAULT_TEMPORAL = WEIGHTS_DIR / "lifter_temporal.json"
 
 
-def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, meta: dict | None = None) -> Path:
-    """Write ``prefix.safetensors`` and ``prefix.json``; returns the JSON path."""
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _base_json(json_path: Path, doc: dict) -> Path:
+    return (json_path.parent / doc["base"]["lifter"]).resolve()
+
+
+def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, meta: dict | None = None,
+                 base: str | Path | None = None) -> Path:
+    """Write ``prefix.safetensors`` and ``prefix.json``; returns the JSON path.
+
+    ``base``: for a temporal model with a base, the JSON of the single-frame lifter its base was
+    loaded from; the base's tensors are then not written, only a checked reference to that file.
+    """
     from safetensors.torch import save_file
 
     prefix = Path(prefix)
+    ref = None
+    if base is not None:
+        base = Path(base).resolve()
+        base_doc = json.loads(base.read_text(encoding="utf-8"))
+        ref = {"lifter": os.path.relpath(base, prefix.resolve().parent),
+               "sha256": _sha256(base.with_name(base_doc["weights"]))}
     state = {k: (v.half() if v.is_floating_point() else v).contiguous().clone()
-             for k, v in model.state_dict().items()}
+             for k, v in model.state_dict().items() if ref is None or not k.startswith("base.")}
     with atomic_path(prefix.with_suffix(".safetensors")) as tmp:
         save_file(state, str(tmp))
     doc = {"format": FORMAT, "version": 1, "config": cfg.to_dict(),
-           "weights": prefix.with_suffix(".safetensors").name, **(meta or {})}
+           "weights": prefix.with_suffix(".safetensors").name, **({"base": ref} if ref else {}),
+           **(meta or {})}
     atomic_write_text(prefix.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
     return prefix.with_suffix(".json")
 
@@ -53,18 +79,38 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
             raise ValueError(f"format {doc.get('format')!r}")
         cfg = LifterConfig.from_dict(doc["config"])
         state = load_file(str(json_path.with_name(doc["weights"])))
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = build_model(cfg)
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        if "base" in doc:
+            base_json = _base_json(json_path, doc)
+            base_doc = json.loads(base_json.read_text(encoding="utf-8"))
+            if _sha256(base_json.with_name(base_doc["weights"])) != doc["base"]["sha256"]:
+                raise ValueError(f"its base {base_json} is not the file it was trained on (sha256 differs)")
+            base_model, _, _ = load_weights(base_json)
+            state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
+        model.load_state_dict(state)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({exc})") from exc
     model.eval()
     return model, cfg, doc
 
 
-def install_weights(src_json: str | Path, dst_prefix: str | Path, extra: dict | None = None) -> Path:
+def install_weights(src_json: str | Path, dst_prefix: str | Path, extra: dict | None = None,
+                    base: str | Path | None = None) -> Path:
     """Copy a trained lifter to ``dst_prefix.{safetensors,json}`` (e.g. the shipped defaults),
-    merging ``extra`` (evaluation numbers, …) into its JSON metadata."""
+    merging ``extra`` (evaluation numbers, …) into its JSON metadata.
+
+    A model with a referenced base needs ``base``: the JSON of a copy of that base (same sha256),
+    e.g. the shipped single-frame lifter, which the installed file then refers to.
+    """
+    src_json = Path(src_json)
     model, cfg, doc = load_weights(src_json)
-    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "config", "weights")}
+    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "config", "weights", "base")}
     meta.update(extra or {})
-    return save_weights(dst_prefix, model, cfg, meta)
+    if "base" in doc:
+        if base is None:
+            raise WeightsError(f"{src_json} refers to a base lifter: say which copy of it to refer to")
+        base_doc = json.loads(Path(base).read_text(encoding="utf-8"))
+        if _sha256(Path(base).with_name(base_doc["weights"])) != doc["base"]["sha256"]:
+            raise WeightsError(f"{base} is not the base {src_json} was trained on (sha256 differs)")
+    return save_weights(dst_prefix, model, cfg, meta, base=base if "base" in doc else None)
