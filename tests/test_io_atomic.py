@@ -25,6 +25,11 @@ def test_atomic_output_has_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o666 & ~umask
+    # a writer that deletes the path and creates its own private file (as safetensors does)
+    with atomic_path(tmp_path / "c.bin") as tmp:
+        tmp.unlink()
+        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
+    assert stat.S_IMODE((tmp_path / "c.bin").stat().st_mode) == 0o666 & ~umask
 
 
 def test_atomic_write_text(tmp_path):

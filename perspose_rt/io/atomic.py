@@ -30,15 +30,17 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=target.suffix if suffix is None else suffix, dir=target.parent
     )
-    # mkstemp makes the file private (0600); give it the mode an ordinary open() would.
+    # mkstemp makes the file private (0600); give it the mode an ordinary open() would, after
+    # the block too: some writers (safetensors) delete the path and create their own file.
     umask = os.umask(0)
     os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o666 & ~umask)
         yield tmp
         with open(tmp, "rb+") as fh:
+            os.chmod(tmp, 0o666 & ~umask)
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
