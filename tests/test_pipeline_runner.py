@@ -71,6 +71,9 @@ def test_file_source_keeps_every_frame_in_order() -> None:
     assert s["frames_in"] == s["frames_out"] == 50 and s["dropped"] == 0
     assert list(s["stages_ms"])[:4] == ["capture", "a", "b", "c"]
     assert s["stages_ms"]["b"]["p50"] >= 1.0 and s["stages_ms"]["a.sub"]["p50"] == 0.5
+    # CPU time of the stage's thread: sleeping costs (almost) none of it
+    assert s["stages_cpu_ms"]["b"]["n"] == 50 and s["stages_cpu_ms"]["b"]["p50"] < 0.5
+    assert "a.sub" not in s["stages_cpu_ms"]
     assert s["latency_ms"]["n"] == 50 and s["throughput_fps"] > 0
     assert src.closed and all(st.closed for st in stages)
     assert not _threads_left()

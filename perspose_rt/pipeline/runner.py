@@ -149,9 +149,10 @@ class Pipeline:
                 if item is END:
                     out.put(END, self._stop)
                     return
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 item = stage(item)
-                self.stats.record(stage.name, (time.perf_counter() - t0) * 1000.0)
+                self.stats.record(stage.name, (time.perf_counter() - t0) * 1000.0,
+                                  cpu_ms=(time.thread_time() - c0) * 1000.0)
                 for sub, ms in item.timings.items():
                     self.stats.record(f"{stage.name}.{sub}", ms)
                 item.timings.clear()

@@ -41,6 +41,9 @@ class PipelineStats:
 
     Attributes:
         stage_ms: per stage (in pipeline order), the duration of each call in milliseconds.
+        stage_cpu_ms: per stage, the CPU time of the stage's own thread during each call (ms):
+            its compute cost without the time spent waiting for a core or the GIL (work that a
+            library runs on its own threads, like MediaPipe's, is not in it).
         latency_ms: end-to-end latency per result: capture time → result handed to the sinks.
         frames_in: frames taken from the source; ``frames_out``: results delivered.
         dropped: frames a live source discarded because a newer one arrived first.
@@ -49,6 +52,7 @@ class PipelineStats:
 
     capacity: int = 20000
     stage_ms: dict[str, RingBuffer] = field(default_factory=dict)
+    stage_cpu_ms: dict[str, RingBuffer] = field(default_factory=dict)
     latency_ms: RingBuffer = field(init=False)
     frames_in: int = 0
     frames_out: int = 0
@@ -68,9 +72,11 @@ class PipelineStats:
         with self._lock:
             self.stage_ms.setdefault(name, RingBuffer(self.capacity))
 
-    def record(self, stage: str, ms: float) -> None:
+    def record(self, stage: str, ms: float, cpu_ms: float | None = None) -> None:
         with self._lock:
             self.stage_ms.setdefault(stage, RingBuffer(self.capacity)).add(ms)
+            if cpu_ms is not None:
+                self.stage_cpu_ms.setdefault(stage, RingBuffer(self.capacity)).add(cpu_ms)
 
     def record_output(self, capture_time: float, now: float | None = None) -> None:
         """One result reached the sinks; ``capture_time`` is on the ``time.perf_counter`` clock."""
@@ -114,6 +120,7 @@ class PipelineStats:
 
         return {
             "stages_ms": {k: stats(b) for k, b in self.stage_ms.items()},
+            "stages_cpu_ms": {k: stats(b) for k, b in self.stage_cpu_ms.items()},
             "latency_ms": stats(self.latency_ms),
             "throughput_fps": self.throughput_fps,
             "frames_in": self.frames_in,
