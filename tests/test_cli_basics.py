@@ -44,3 +44,17 @@ def test_example_profile_is_what_its_comment_says():
 def test_console_script_runs_as_a_module():
     r = subprocess.run([sys.executable, "-m", "perspose_rt", "--version"], capture_output=True, text=True, check=True)
     assert r.stdout.startswith("perspose-rt ")
+
+
+def test_the_cli_limits_openblas_threads_before_numpy_loads():
+    """One BLAS thread per calling thread (see perspose_rt/cli/__init__.py); a user's setting wins."""
+    import os
+
+    code = ("import sys, os; import perspose_rt.cli; assert 'numpy' not in sys.modules; "
+            "print(os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "2"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"

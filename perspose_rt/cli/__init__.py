@@ -13,6 +13,17 @@ a command becomes one line on stderr and its exit code; Ctrl-C exits with 130.
 
 from __future__ import annotations
 
+import os
+
+# The pipeline's stages run on their own threads beside MediaPipe's and OpenCV's. OpenBLAS's
+# worker threads then compete for the same cores and a small matrix product (the lifter's
+# 768-wide layers) spins waiting for a descheduled worker. `perspose-rt bench pipeline` on a
+# 2-core machine, 1280x720: lift stage 5.4 ms p50 wall / 3.9 ms mean CPU with 2 OpenBLAS threads,
+# 1.8 / 1.5 ms with one, and the run's system CPU time fell from 3 min 53 s to 14 s. So one BLAS
+# thread per calling thread; set before numpy loads OpenBLAS; export OPENBLAS_NUM_THREADS to
+# override it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import importlib
 import logging
