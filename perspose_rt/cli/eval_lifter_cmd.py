@@ -84,14 +84,16 @@ def run(args: argparse.Namespace) -> int:
             r = ev.evaluate_sequences(lf, seqs)
             result.setdefault(sec, {})[name] = r
             rows.append([sec, name, f"{r['mpjpe']['action_mean']:.1f}", f"{r['mpjpe']['mean']:.1f}",
-                         f"{r['pa_mpjpe']['action_mean']:.1f}", str(r["frames"])])
+                         f"{r['pa_mpjpe']['action_mean']:.1f}", f"{r['accel']['action_mean']:.2f}",
+                         str(r["frames"])])
             print(f"{sec}/{name}: MPJPE {r['mpjpe']['action_mean']:.1f} mm, PA-MPJPE "
                   f"{r['pa_mpjpe']['action_mean']:.1f} mm ({r['frames']} frames, "
                   f"{time.perf_counter() - t:.0f} s)", flush=True)
     if rows:
         print()
         print(markdown_table(["input", "model", "MPJPE (action mean)", "MPJPE (all frames)",
-                              "PA-MPJPE (action mean)", "frames"], rows))
+                              "PA-MPJPE (action mean)", "accel. error mm/frame² (action mean)", "frames"],
+                             rows))
     if "virtual" in sections:
         vset = ev.virtual_camera_set(args.data, n=args.virtual_n)
         vrows = []

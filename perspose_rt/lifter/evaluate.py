@@ -7,8 +7,9 @@
 * ``virtual``: the test poses seen by random wide-FOV (70°–110°), off-centre virtual cameras
   (root anywhere in 5–95 % of the frame, 2–10 m, pitch ±30°, roll ±15°), clean 2D.
 
-MPJPE is root-relative (pelvis), PA-MPJPE after a similarity Procrustes alignment; both in mm
-on 17 joints, averaged over every frame (``mean``) and as the mean of the per-action means
+MPJPE is root-relative (pelvis), PA-MPJPE after a similarity Procrustes alignment, and the
+acceleration error (jitter) of the root-relative joints in mm/frame²; all on 17 joints,
+averaged over every frame (``mean``) and as the mean of the per-action means
 (``action_mean``, the usual table entry). Depth errors (virtual cameras): ``root_depth`` =
 |z_root − ẑ_root|, ``rel_depth`` = mean over joints of |(z_j − z_root) − (ẑ_j − ẑ_root)|, mm.
 """
@@ -31,7 +32,7 @@ from perspose_rt.lifter.h36m import (
     load_sh_detections,
     sh16_to_h36m17,
 )
-from perspose_rt.metrics import mpjpe, pa_mpjpe
+from perspose_rt.metrics import acceleration_error, mpjpe, pa_mpjpe
 
 
 @dataclass
@@ -95,9 +96,12 @@ def _summary(per_frame: dict[str, list[np.ndarray]], actions: list[np.ndarray]) 
 
 
 def evaluate_sequences(lifter: Lifter, seqs: list[TestSequence], use_confidence: bool = True) -> dict:
-    """MPJPE / PA-MPJPE (mm) of ``lifter`` over ``seqs`` (temporal models see whole sequences)."""
+    """MPJPE / PA-MPJPE (mm) of ``lifter`` over ``seqs`` (temporal models see whole sequences),
+    and ``accel``: the acceleration error of the root-relative joints (mm/frame², 50 fps), which
+    measures jitter."""
     errs: dict[str, list[np.ndarray]] = defaultdict(list)
-    actions = []
+    accel: dict[str, list[np.ndarray]] = defaultdict(list)
+    actions, accel_actions = [], []
     for s in seqs:
         pred = lifter.predict(s.keypoints, s.K, s.confidence if use_confidence else None)
         p = pred - pred[:, :1]
@@ -105,7 +109,13 @@ def evaluate_sequences(lifter: Lifter, seqs: list[TestSequence], use_confidence:
         errs["mpjpe"].append(mpjpe(p, g))
         errs["pa_mpjpe"].append(pa_mpjpe(p, g))
         actions.append(np.full(len(p), s.action))
-    return _summary(errs, actions)
+        if len(p) >= 3:
+            accel["accel"].append(acceleration_error(p, g))
+            accel_actions.append(np.full(len(p) - 2, s.action))
+    res = _summary(errs, actions)
+    if accel_actions:
+        res["accel"] = _summary(accel, accel_actions)["accel"]
+    return res
 
 
 def virtual_camera_set(data: str | Path, n: int = 20000, seed: int = 1234):
