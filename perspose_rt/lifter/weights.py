@@ -28,12 +28,10 @@ DEFAULT_SINGLE = WEIGHTS_DIR / "lifter_single.json"
 DEFAULT_TEMPORAL = WEIGHTS_DIR / "lifter_temporal.json"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _base_json(json_path: Path, doc: dict) -> Path:
-    return (json_path.parent / doc["base"]["lifter"]).resolve()
+def _weights_sha256(lifter_json: Path) -> str:
+    """sha256 of the safetensors file that the lifter JSON ``lifter_json`` names."""
+    doc = json.loads(Path(lifter_json).read_text(encoding="utf-8"))
+    return hashlib.sha256(Path(lifter_json).with_name(doc["weights"]).read_bytes()).hexdigest()
 
 
 def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, meta: dict | None = None,
@@ -49,9 +47,7 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
     ref = None
     if base is not None:
         base = Path(base).resolve()
-        base_doc = json.loads(base.read_text(encoding="utf-8"))
-        ref = {"lifter": os.path.relpath(base, prefix.resolve().parent),
-               "sha256": _sha256(base.with_name(base_doc["weights"]))}
+        ref = {"lifter": os.path.relpath(base, prefix.resolve().parent), "sha256": _weights_sha256(base)}
     state = {k: (v.half() if v.is_floating_point() else v).contiguous().clone()
              for k, v in model.state_dict().items() if ref is None or not k.startswith("base.")}
     with atomic_path(prefix.with_suffix(".safetensors")) as tmp:
@@ -82,9 +78,8 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = build_model(cfg)
         if "base" in doc:
-            base_json = _base_json(json_path, doc)
-            base_doc = json.loads(base_json.read_text(encoding="utf-8"))
-            if _sha256(base_json.with_name(base_doc["weights"])) != doc["base"]["sha256"]:
+            base_json = (json_path.parent / doc["base"]["lifter"]).resolve()
+            if _weights_sha256(base_json) != doc["base"]["sha256"]:
                 raise ValueError(f"its base {base_json} is not the file it was trained on (sha256 differs)")
             base_model, _, _ = load_weights(base_json)
             state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
@@ -110,7 +105,6 @@ def install_weights(src_json: str | Path, dst_prefix: str | Path, extra: dict | 
     if "base" in doc:
         if base is None:
             raise WeightsError(f"{src_json} refers to a base lifter: say which copy of it to refer to")
-        base_doc = json.loads(Path(base).read_text(encoding="utf-8"))
-        if _sha256(Path(base).with_name(base_doc["weights"])) != doc["base"]["sha256"]:
+        if _weights_sha256(Path(base)) != doc["base"]["sha256"]:
             raise WeightsError(f"{base} is not the base {src_json} was trained on (sha256 differs)")
     return save_weights(dst_prefix, model, cfg, meta, base=base if "base" in doc else None)
