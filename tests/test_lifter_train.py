@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
+import pytest
 import torch
 
 from perspose_rt.lifter import Lifter, LifterConfig
 from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.lifter.h36m import load_cameras, load_poses
+from perspose_rt.lifter.models import build_model
 from perspose_rt.lifter.train import TrainOptions, lr_at, train
+from perspose_rt.lifter.weights import save_weights
 
 
 def _losses(path):
@@ -83,3 +87,24 @@ def test_noise_profiles_differ_in_the_way_detectors_fail(h36m_dir):
     assert counts["detector"][0] > 50 and counts["detector"][1] > 3, counts
     with np.testing.assert_raises(ValueError):
         PoseSampler(poses, cams, noise_profile="nope")
+
+
+def test_temporal_training_on_a_base_refers_to_it_and_refuses_another_on_resume(h36m_dir, tmp_path):
+    single = LifterConfig(kind="single", width=16, blocks=2, dropout=0.0)
+    bases = []
+    for i in range(2):
+        torch.manual_seed(i)
+        bases.append(save_weights(tmp_path / f"base{i}", build_model(single).eval(), single))
+    cfg = LifterConfig(kind="temporal", width=8, blocks=1, dropout=0.0, base_width=16)
+    opts = TrainOptions(data=h36m_dir, out=tmp_path / "run", config=cfg, steps=4, batch=8, warmup=1,
+                        ckpt_every=2, log_every=2, threads=1, subjects=("S1",), progress=False,
+                        init_base=bases[0])
+    train(opts)
+    assert json.loads((tmp_path / "run" / "lifter.json").read_text(encoding="utf-8"))["base"]["lifter"] == "../base0.json"
+    Lifter.load(tmp_path / "run" / "lifter.json")
+    opts.steps, opts.init_base = 6, bases[1]
+    with pytest.raises(ValueError, match="another base"):
+        train(opts)
+    opts.init_base = None
+    with pytest.raises(ValueError, match="--init-base"):
+        train(opts)
