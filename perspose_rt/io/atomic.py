@@ -30,14 +30,13 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=target.suffix if suffix is None else suffix, dir=target.parent
     )
-    # mkstemp makes the file private (0600); give it the mode an ordinary open() would, after
-    # the block too: some writers (safetensors) delete the path and create their own file.
+    # mkstemp makes the file private (0600); give the result the mode an ordinary open() would,
+    # after the block: some writers (safetensors) delete the path and create their own file.
     umask = os.umask(0)
     os.umask(umask)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        os.chmod(tmp, 0o666 & ~umask)
         yield tmp
         with open(tmp, "rb+") as fh:
             os.chmod(tmp, 0o666 & ~umask)

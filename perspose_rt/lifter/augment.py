@@ -48,9 +48,8 @@ import torch
 
 from perspose_rt.geometry import project_points, rays_from_pixels
 from perspose_rt.lifter.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS
 
-#: left/right H36M-17 joint pairs (hips, knees, feet, shoulders, elbows, wrists).
-LR_PAIRS = ((1, 4), (2, 5), (3, 6), (11, 14), (12, 15), (13, 16))
 NOISE_PROFILES = ("light", "detector")
 _ASPECTS = torch.tensor([16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16], dtype=torch.float64)
 _WORLD_TO_LEVEL_CAM = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
@@ -206,7 +205,7 @@ class PoseSampler:
         flagged = outlier & (_u(gen, (B, T, J)) < 0.5) if detector else outlier
         conf = torch.where(flagged, _u(gen, (B, T, J), 0.0, 0.4), conf)
         if detector:  # left/right inversions
-            for a, b in LR_PAIRS:
+            for a, b in H36M17_FLIP_PAIRS:
                 swap = ((_u(gen, (B, T)) < 0.01) & noisy[..., 0])[..., None]
                 ua, ub = uv[:, :, a], uv[:, :, b]
                 uv[:, :, a], uv[:, :, b] = torch.where(swap, ub, ua), torch.where(swap, ua, ub)

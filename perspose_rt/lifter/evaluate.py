@@ -100,7 +100,7 @@ def evaluate_sequences(lifter: Lifter, seqs: list[TestSequence], use_confidence:
     and ``accel``: the acceleration error of the root-relative joints (mm/frame², 50 fps), which
     measures jitter."""
     errs: dict[str, list[np.ndarray]] = defaultdict(list)
-    accel: dict[str, list[np.ndarray]] = defaultdict(list)
+    accel: list[np.ndarray] = []
     actions, accel_actions = [], []
     for s in seqs:
         pred = lifter.predict(s.keypoints, s.K, s.confidence if use_confidence else None)
@@ -110,11 +110,11 @@ def evaluate_sequences(lifter: Lifter, seqs: list[TestSequence], use_confidence:
         errs["pa_mpjpe"].append(pa_mpjpe(p, g))
         actions.append(np.full(len(p), s.action))
         if len(p) >= 3:
-            accel["accel"].append(acceleration_error(p, g))
+            accel.append(acceleration_error(p, g))
             accel_actions.append(np.full(len(p) - 2, s.action))
     res = _summary(errs, actions)
     if accel_actions:
-        res["accel"] = _summary(accel, accel_actions)["accel"]
+        res["accel"] = _summary({"accel": accel}, accel_actions)["accel"]
     return res
 
 
