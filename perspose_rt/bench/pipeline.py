@@ -108,7 +108,7 @@ def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, liv
 
     def sink(p) -> None:
         done.append(time.perf_counter())
-        valid[0] += bool(p.pose.valid)
+        valid[0] += bool(p.people)
         if on_result is not None:
             on_result(p)
 

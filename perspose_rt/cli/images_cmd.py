@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import check_writable, drive, run_metadata
     from perspose_rt.pipeline.sources import ImageFolderSource, Intrinsics
-    from perspose_rt.viz.overlay import draw_hud, draw_pose
+    from perspose_rt.viz.overlay import draw_hud, draw_people
 
     check_writable(args.out / "results.npz")
     source = ImageFolderSource(args.input, Intrinsics(**camera_options(args)))
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     files: list[str] = []
     cameras: list[str] = []
     faces = next((s.faces for s in stages if getattr(s, "faces", None) is not None), None)
-    viewer = _offscreen_viewer(meta["joint_format"], faces) if not args.no_3d else None
+    viewer = _offscreen_viewer(meta["joint_format"], faces, meta["max_people"] > 1) if not args.no_3d else None
     written: list[Path] = []
 
     def save_image(path: Path, image) -> None:
@@ -54,18 +54,19 @@ def run(args: argparse.Namespace) -> int:
         written.append(path)
 
     def sink(p) -> None:
-        pose, frame = p.pose, p.frame
-        writer.add(pose, p.pose_raw_cam)
+        frame, people = p.frame, p.people
+        writer.add_frame(frame, people)
         files.append(frame.source)
         cameras.append(frame.camera.source)
         stem = Path(frame.source).stem
-        img = draw_pose(frame.image.copy(), pose)
-        depth = f"root depth {pose.joints_cam[0, 2]:.2f} m" if pose.valid else "no person found"
+        img = draw_people(frame.image.copy(), people, show_ids=meta["max_people"] > 1)
+        depth = ("root depth " + ", ".join(f"{q.pose.joints_cam[0, 2]:.2f}" for q in people) + " m"
+                 if people else "no person found")
         draw_hud(img, [f"{frame.source}: {depth}", f"camera: {frame.camera.source}"])
         save_image(out_dir / f"{stem}_overlay.jpg", img)
-        if viewer is not None and pose.valid:
+        if viewer is not None and people:
             viewer.reset_view()  # each photo gets its own viewpoint and floor
-            viewer.update(pose, frame.camera.resolution)
+            viewer.update_people(people, frame.camera.resolution)
             save_image(out_dir / f"{stem}_3d.png", viewer.render())
         print(f"{frame.source}: {depth} (camera {frame.camera.describe()})")
 
@@ -85,11 +86,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _offscreen_viewer(joint_format: str, faces=None):
+def _offscreen_viewer(joint_format: str, faces=None, track_colors: bool = False):
     try:
         from perspose_rt.viz.viewer3d import Viewer3D
 
-        return Viewer3D(joint_format, 800, 600, visible=False, mesh_faces=faces)
+        return Viewer3D(joint_format, 800, 600, visible=False, mesh_faces=faces, track_colors=track_colors)
     except (ImportError, RuntimeError) as exc:
         print(f"perspose-rt: warning: no 3D renders ({exc}); use --no-3d to silence this", file=sys.stderr)
         return None

@@ -75,7 +75,8 @@ class LiveSession:
             from perspose_rt.viz.viewer3d import Viewer3D
 
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces)
+            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces,
+                                   track_colors=meta["max_people"] > 1)
         if args.record is not None:
             self.start_recording(args.record)
 
@@ -108,7 +109,7 @@ class LiveSession:
         if self.viewer is not None:
             cv2.imwrite(str(base) + "_3d.png", self.viewer.render())
         w = self._ResultWriter(self.J, self.meta)
-        w.add(packet.pose, packet.pose_raw_cam)
+        w.add_frame(packet.frame, packet.people)
         w.save(str(base) + ".npz", **run_metadata(self.source, self.meta, self.pipe.stats))
         print(f"snapshot {base}_overlay.png / .npz", file=sys.stderr)
 
@@ -116,7 +117,7 @@ class LiveSession:
     def __call__(self, p) -> bool:
         self.n += 1
         if self.writer is not None:
-            self.writer.add(p.pose, p.pose_raw_cam)
+            self.writer.add_frame(p.frame, p.people)
             self.saver.maybe_save(time.perf_counter())
         keys = self._show(p) if self.view else []
         if not self.handle_keys(keys, p):
@@ -143,21 +144,21 @@ class LiveSession:
     def _show(self, p) -> list[str]:
         import cv2
 
-        from perspose_rt.viz.overlay import draw_hud, draw_pose, hud_lines
+        from perspose_rt.viz.overlay import draw_hud, draw_people, hud_lines
 
         st = self.pipe.stats
-        img = draw_pose(p.frame.image.copy(), p.pose)
-        depth = float(p.pose.joints_cam[0, 2]) if p.pose.valid else None
+        img = draw_people(p.frame.image.copy(), p.people, show_ids=self.meta["max_people"] > 1)
+        depth = float(p.people[0].pose.joints_cam[0, 2]) if len(p.people) == 1 else None
         draw_hud(img, hud_lines(fps=st.recent_fps(), latency_ms=st.recent_latency_ms(), dropped=self.pipe.dropped,
-                                estimator=self.meta["estimator"], valid=p.pose.valid,
-                                recording=self.writer is not None, depth_m=depth))
+                                estimator=self.meta["estimator"], valid=bool(p.people),
+                                recording=self.writer is not None, depth_m=depth, people=len(p.people)))
         self._last_overlay = img
         cv2.imshow(WINDOW, img)
         keys = []
         k = cv2.waitKey(1) & 0xFF
         if k != 0xFF:
             keys.append(chr(k).lower())
-        self.viewer.update(p.pose, p.frame.camera.resolution)
+        self.viewer.update_people(p.people, p.frame.camera.resolution)
         alive, vkeys = self.viewer.poll()
         if not alive:
             keys.append("q")

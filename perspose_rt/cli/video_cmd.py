@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import OverlayVideo, check_writable, drive, run_metadata
     from perspose_rt.pipeline.sources import Intrinsics, VideoFileSource
-    from perspose_rt.viz.overlay import draw_pose
+    from perspose_rt.viz.overlay import draw_people
 
     for path in (args.out, args.overlay):
         if path is not None:
@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     pipe = Pipeline(source, stages)
 
     def sink(p) -> None:
-        writer.add(p.pose, p.pose_raw_cam)
+        writer.add_frame(p.frame, p.people)
         if overlay is not None:
-            overlay.write(draw_pose(p.frame.image.copy(), p.pose))
+            overlay.write(draw_people(p.frame.image.copy(), p.people, show_ids=meta["max_people"] > 1))
         bar.update(1)
 
     interrupted, error = False, None

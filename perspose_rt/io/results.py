@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import os
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from perspose_rt.errors import InputError
 from perspose_rt.io.atomic import atomic_path
-from perspose_rt.types import PoseResult
+from perspose_rt.types import Frame, Person, PoseResult
 
 FORMAT = "perspose-rt/result"
 VERSION = 1
@@ -108,33 +109,55 @@ class ResultWriter:
 
     def add(self, pose: PoseResult, raw_joints_cam: np.ndarray | None = None) -> None:
         """Append one frame. ``raw_joints_cam``: the joints before smoothing (default: ``pose.joints_cam``)."""
+        self._append(pose.frame_index, pose.timestamp, pose.K, pose if pose.valid else None, raw_joints_cam)
+
+    def add_frame(self, frame: Frame, people: Sequence[Person]) -> None:
+        """Append one frame from the pipeline: its first person (lowest track id), or an invalid
+        row when nobody was found."""
+        person = people[0] if people else None
+        pose = None if person is None else person.pose
+        self._append(frame.index, frame.timestamp, frame.camera.K, pose,
+                     None if person is None else person.joints_cam_raw)
+
+    def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, pose: PoseResult | None,
+                raw_joints_cam: np.ndarray | None) -> None:
         J = self.num_joints
-        valid = bool(pose.valid)
+        valid = pose is not None and bool(pose.valid)
 
         def arr(x: Any, shape: tuple[int, ...]) -> np.ndarray:
             if x is None or not valid:
                 return np.zeros(shape)
             a = np.asarray(x, dtype=np.float64).reshape(shape)
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"frame {pose.frame_index}: non-finite values in a valid result")
+                raise ValueError(f"frame {frame_index}: non-finite values in a valid result")
             return a
 
         r = self._rows
-        r["frame_index"].append(np.int64(pose.frame_index))
-        r["timestamp"].append(np.float64(pose.timestamp))
+        r["frame_index"].append(np.int64(frame_index))
+        r["timestamp"].append(np.float64(timestamp))
         r["valid"].append(np.bool_(valid))
+        r["K"].append(np.asarray(K, dtype=np.float64).reshape(3, 3) if K is not None else np.zeros((3, 3)))
+        # the intrinsics are known even when nobody is in the frame
+        if not valid:
+            for name in ("bbox", "joints_2d", "joints_cam", "joints_cam_raw", "joints_rel", "confidence"):
+                r[name].append(arr(None, self._shape(name)))
+            r["rotations"].append(np.zeros((J, 3, 3)))
+            r["rotations_valid"].append(np.bool_(False))
+            return
         r["bbox"].append(arr(pose.bbox_xyxy, (4,)))
-        K = np.asarray(pose.K, dtype=np.float64).reshape(3, 3) if pose.K is not None else np.zeros((3, 3))
-        r["K"].append(K)  # the intrinsics are known even when nobody is in the frame
         r["joints_2d"].append(arr(pose.joints_2d, (J, 2)))
         r["joints_cam"].append(arr(pose.joints_cam, (J, 3)))
         r["joints_cam_raw"].append(arr(pose.joints_cam if raw_joints_cam is None else raw_joints_cam, (J, 3)))
         r["joints_rel"].append(arr(pose.joints_rel, (J, 3)))
         r["confidence"].append(arr(pose.confidence, (J,)))
-        has_rot = valid and pose.rotations is not None
+        has_rot = pose.rotations is not None
         self._has_rotations |= has_rot
         r["rotations"].append(arr(pose.rotations, (J, 3, 3)) if has_rot else np.zeros((J, 3, 3)))
         r["rotations_valid"].append(np.bool_(has_rot))
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        _, shape = {**FRAME_ARRAYS, **ROTATION_ARRAYS}[name]
+        return tuple(self.num_joints if s == "J" else s for s in shape)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The per-frame arrays so far (``rotations`` only when some frame has them)."""

@@ -1,7 +1,9 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
-``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``lift`` → ``smooth`` → ``ik``.
-``perspose``: ``perspose`` (track/detect → PR warp + PE → network → 3D) → ``smooth`` → ``ik``.
+``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``.
+``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik``.
+Every stage after the tracker works per person, with that person's own state
+(``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
 (with the posed mesh when an SMPL model is given).
 """
@@ -40,6 +42,7 @@ class EstimatorOptions:
             track (IK + forward kinematics; see :class:`~perspose_rt.pipeline.post.IKStage`).
         min_detection_confidence: MediaPipe person-detection threshold.
         smpl_dir: perspose: folder of the converted SMPL model (mesh and β0 search in the IK).
+        max_people: most people tracked at once (1 … 10).
     """
 
     name: str = "lifter"
@@ -54,6 +57,7 @@ class EstimatorOptions:
     rigid: bool = False
     min_detection_confidence: float = 0.5
     smpl_dir: Path | None = None
+    max_people: int = 1
 
 
 def _sha256(path: Path) -> str:
@@ -65,10 +69,12 @@ def _sha256(path: Path) -> str:
 
 
 def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
+    from perspose_rt.detect import BlazePoseDetector
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
+    from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
     lifter = Lifter.load(path)
@@ -80,8 +86,10 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
     }
-    stages = [DetectStage(static_image_mode=opts.static_images,
-                          min_detection_confidence=opts.min_detection_confidence), LiftStage(lifter)]
+    detector = BlazePoseDetector(static_image_mode=opts.static_images,
+                                 min_detection_confidence=opts.min_detection_confidence)
+    settings = TrackerSettings(max_people=detector.max_people, birth_hits=1)
+    stages = [DetectStage(detector), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
     return stages, meta
 
 
@@ -117,7 +125,9 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
     from perspose_rt.pipeline.post import IKStage, SmoothStage, SMPLIKStage
+    from perspose_rt.pipeline.tracking import check_max_people
 
+    check_max_people(opts.max_people)
     if opts.name == "lifter":
         stages, meta = _lifter_stages(opts)
     elif opts.name == "perspose":
@@ -145,6 +155,7 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
+    meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta
 

@@ -16,8 +16,8 @@ import logging
 
 import numpy as np
 
-from perspose_rt.types import PoseResult
-from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side
+from perspose_rt.types import Person, PoseResult
+from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side, track_color
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,24 @@ def grid_lines(center_xz: tuple[float, float], y: float, half: float = 3.0, step
 
 
 class Viewer3D:
-    """An Open3D window (or offscreen buffer) showing one person's 3D pose.
+    """An Open3D window (or offscreen buffer) showing the 3D poses of a frame's people.
+
+    :meth:`update_people` draws every person (up to 10 at once); with ``track_colors`` each track's
+    bones take its colour (:func:`~perspose_rt.viz.overlay.track_color`, as in the 2D overlay),
+    otherwise bones are coloured by side. :meth:`update` shows one pose.
 
     Args:
         joint_format: ``"h36m17"`` or ``"perspose25"``.
         width, height: window size.
         visible: False renders offscreen (no display needed).
         mesh_faces: ``(F, 3)`` SMPL faces; when given, ``pose.extras["vertices"]`` ``(V, 3)``
-            (camera frame, metres) is drawn as a mesh.
+            (camera frame, metres) is drawn as a mesh (of the first person).
+        track_colors: colour each person's bones by track (several people) instead of by side.
     """
 
     def __init__(self, joint_format: str, width: int = 960, height: int = 720, visible: bool = True,
-                 mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D") -> None:
+                 mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D",
+                 track_colors: bool = False) -> None:
         import open3d as o3d
 
         self._o3d = o3d
@@ -98,6 +104,45 @@ class Viewer3D:
         self._floor_y: float | None = None
         self._view_set = False
         self._K: np.ndarray | None = None
+        self.track_colors = track_colors
+        self._extra: list[tuple] = []  # (skeleton, joints) of the 2nd, 3rd, … person
+
+    def update_people(self, people: list[Person], resolution: tuple[int, int] | None = None) -> None:
+        """Show every person of a frame (nobody: hide the skeletons and keep the scene)."""
+        o3d = self._o3d
+        poses = [q.pose for q in people if q.pose is not None and q.pose.valid]
+        first = poses[0] if poses else None
+        self.update(first, resolution)
+        if first is not None and self.track_colors:
+            self._paint(self.skeleton, people[0].track_id)
+            self.vis.update_geometry(self.skeleton)
+        while len(self._extra) < len(poses) - 1:
+            n = len(self._edge_colors) + 1
+            sk = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((n, 3))),
+                                      o3d.utility.Vector2iVector(self._edges))
+            jt = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
+            for g in (sk, jt):
+                self.vis.add_geometry(g, reset_bounding_box=False)
+            self._extra.append((sk, jt))
+        for k, (sk, jt) in enumerate(self._extra):
+            if k + 1 < len(poses):
+                X = np.asarray(poses[k + 1].joints_cam, dtype=np.float64)
+                sk.points = o3d.utility.Vector3dVector(X)
+                jt.points = o3d.utility.Vector3dVector(X)
+                if self.track_colors:
+                    self._paint(sk, people[k + 1].track_id)
+                else:
+                    sk.colors = o3d.utility.Vector3dVector(self._edge_colors)
+                jt.paint_uniform_color([1.0, 1.0, 1.0])
+            else:
+                sk.colors = o3d.utility.Vector3dVector(np.zeros_like(self._edge_colors) + BACKGROUND)
+                jt.paint_uniform_color(BACKGROUND)
+            self.vis.update_geometry(sk)
+            self.vis.update_geometry(jt)
+
+    def _paint(self, lineset, track_id: int) -> None:
+        rgb = np.asarray(track_color(track_id)[::-1], dtype=np.float64) / 255
+        lineset.colors = self._o3d.utility.Vector3dVector(np.tile(rgb, (len(self._edge_colors), 1)))
 
     def _key_cb(self, key: str):
         def cb(_vis) -> bool:
