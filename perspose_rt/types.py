@@ -75,12 +75,17 @@ class PoseResult:
         joint_format: ``"h36m17"`` (lifter) or ``"perspose25"`` (image network).
         bbox_xyxy: ``(4,)`` person box in original pixels.
         K: ``(3, 3)`` intrinsics used.
-        joints_2d: ``(J, 2)`` pixels in the original image.
+        joints_2d: ``(J, 2)`` pixels in the original image: the estimator's own 2D joints (the
+            detector's keypoints for the lifter; the projection of the network's unsmoothed 3D
+            for PersPose).
         joints_cam: ``(J, 3)`` metres, original camera frame (absolute).
         joints_rel: ``(J, 3)`` metres, root-relative, original camera axes.
         confidence: ``(J,)`` in ``[0, 1]``.
         rotations: ``(J, 3, 3)`` local joint rotations, or ``None`` before IK.
         extras: estimator-specific arrays (e.g. PersPose's ``beta``).
+        joints_2d_proj: ``(J, 2)`` the projection of the final ``joints_cam`` (after smoothing and
+            the rigid skeleton) through the camera, lens distortion included: the 2D that matches
+            the 3D. Set by the pipeline's ``project`` stage; ``None`` before it.
     """
 
     frame_index: int
@@ -95,6 +100,7 @@ class PoseResult:
     confidence: np.ndarray
     rotations: np.ndarray | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    joints_2d_proj: np.ndarray | None = None
 
 
 @dataclass

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     stages, meta = build_stages(estimator_options(args, static_images=True))
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
-    writer = ResultWriter(len(meta["joint_names"]), meta)
+    writer = ResultWriter(len(meta["joint_names"]), meta, max_people=meta["max_people"])
     files: list[str] = []
     cameras: list[str] = []
     faces = next((s.faces for s in stages if getattr(s, "faces", None) is not None), None)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         npz = writer.save(out_dir / "results.npz",
                           **run_metadata(source, writer.meta, pipe.stats, files=files, frame_cameras=cameras,
                                          failed_files=source.failed_paths))
-    n_valid = int(writer.arrays()["valid"].sum())
+    n_valid = writer.frames_with_people()
     print(f"{n_valid} of {len(writer)} photos with a person"
           + (f"; {source.failed} unreadable ({', '.join(source.failed_paths)})" if source.failed else ""))
     print(f"wrote {npz} and {len(written)} images in {out_dir}/")

@@ -83,7 +83,7 @@ class LiveSession:
     # ---------------------------------------------------------------- recording
     def start_recording(self, path: Path | None = None) -> None:
         self.record_path = path or self.args.out_dir / f"recording_{_stamp()}.npz"
-        self.writer = self._ResultWriter(self.J, self.meta)
+        self.writer = self._ResultWriter(self.J, self.meta, max_people=self.meta["max_people"])
         self.saver = self._PeriodicSaver(self.writer, self.record_path, interval_s=10.0)
         print(f"recording to {self.record_path}", file=sys.stderr)
 
@@ -108,7 +108,7 @@ class LiveSession:
         cv2.imwrite(str(base) + "_overlay.png", overlay)
         if self.viewer is not None:
             cv2.imwrite(str(base) + "_3d.png", self.viewer.render())
-        w = self._ResultWriter(self.J, self.meta)
+        w = self._ResultWriter(self.J, self.meta, max_people=self.meta["max_people"])
         w.add_frame(packet.frame, packet.people)
         w.save(str(base) + ".npz", **run_metadata(self.source, self.meta, self.pipe.stats))
         print(f"snapshot {base}_overlay.png / .npz", file=sys.stderr)

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     print(f"{args.input.name}: {source.resolution[0]}x{source.resolution[1]} at {source.fps:g} fps; "
           f"camera {source.camera.describe()}", file=sys.stderr)
-    writer = ResultWriter(len(meta["joint_names"]), meta)
+    writer = ResultWriter(len(meta["joint_names"]), meta, max_people=meta["max_people"])
     overlay = OverlayVideo(args.overlay, source.fps) if args.overlay else None
     bar = tqdm(total=len(source) or None, unit="frame", disable=args.no_progress, file=sys.stderr,
                dynamic_ncols=True)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     s = pipe.stats
     print(s.table(), file=sys.stderr)
-    valid = sum(1 for v in writer.arrays()["valid"] if v)
+    valid = writer.frames_with_people()
     print(f"wrote {args.out} ({len(writer)} frames, {valid} with a person"
           + (f", {s.failed} failed to decode" if s.failed else "")
           + (f", {source.missing} declared by the header but never delivered" if source.missing else "") + ")"

@@ -1,7 +1,8 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
-``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``.
-``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik``.
+``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
+→ ``project``.
+``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``.
 Every stage after the tracker works per person, with that person's own state
 (``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
@@ -124,7 +125,7 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
-    from perspose_rt.pipeline.post import IKStage, SmoothStage, SMPLIKStage
+    from perspose_rt.pipeline.post import IKStage, ProjectStage, SmoothStage, SMPLIKStage
     from perspose_rt.pipeline.tracking import check_max_people
 
     check_max_people(opts.max_people)
@@ -155,6 +156,7 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
+    stages.append(ProjectStage())
     meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta

@@ -1,4 +1,4 @@
-"""Stages after the estimator: temporal smoothing and IK (joint rotations), and a shared helper.
+"""Stages after the estimator: temporal smoothing, IK (joint rotations) and the final projection.
 
 Order: the smoother runs on the camera-space joints first and IK then runs on the smoothed joints,
 so the rotations are as smooth as the joints (a linear Kalman filter on rotation matrices would
@@ -197,4 +197,16 @@ class SMPLIKStage(PerPersonStage):
             v = verts[0].detach().cpu().numpy()
             if np.all(np.isfinite(v)):
                 ex["vertices"] = v
+        return person
+
+
+class ProjectStage(PerPersonStage):
+    """The last stage: ``pose.joints_2d_proj`` = the final 3D joints projected through the
+    frame's camera (lens distortion included), so the overlay and the result file have the 2D
+    that matches the smoothed (and rigid) 3D, beside the estimator's own ``joints_2d``."""
+
+    name = "project"
+
+    def process(self, person: Person, state: PersonState, frame: Frame) -> Person:
+        person.pose.joints_2d_proj = frame.camera.project(np.asarray(person.pose.joints_cam, dtype=np.float64))
         return person
