@@ -145,11 +145,12 @@ class Person:
 
 
 class Detector(Protocol):
-    """Finds people in a frame: ``detect(bgr) -> list[Detection]`` (empty when nobody is seen),
-    at most :attr:`max_people` of them, and ``close()``."""
+    """Finds people in a frame: ``detect(bgr, timestamp_s) -> list[Detection]`` (empty when
+    nobody is seen), at most :attr:`max_people` of them, and ``close()``. ``timestamp_s`` (the
+    frame's capture time) orders the frames of a video for detectors that track."""
 
     max_people: int
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]: ...
+    def detect(self, frame_bgr: np.ndarray, timestamp_s: float | None = None) -> list[Detection]: ...
 
     def close(self) -> None: ...

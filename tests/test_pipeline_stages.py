@@ -60,7 +60,7 @@ class FakeDetector:
     def __init__(self, box: np.ndarray | None) -> None:
         self.box, self.calls = box, 0
 
-    def detect(self, image):
+    def detect(self, image, timestamp_s=None):
         self.calls += 1
         return [] if self.box is None else [Detection(bbox_xyxy=self.box.copy(), score=1.0)]
 
@@ -312,3 +312,42 @@ def test_smpl_ik_stage(with_model: bool) -> None:
         assert stage.faces.shape == (30, 3)
     else:
         assert "vertices" not in p.people[0].pose.extras and stage.faces is None
+
+
+class FakeMultiDetector(FakeDetector):
+    max_people = 3
+
+    def __init__(self, boxes: list[np.ndarray]) -> None:
+        super().__init__(None)
+        self.boxes = boxes
+
+    def detect(self, image, timestamp_s=None):
+        self.calls += 1
+        return [Detection(bbox_xyxy=b.copy(), score=1.0) for b in self.boxes]
+
+
+def test_perspose_stage_batches_several_people_and_tracks_each() -> None:
+    """Three people: one backend call per frame with a batch of three crops; each keeps an ID and
+    is followed by its own 3D; a bad box (here: empty) loses only its own person."""
+    boxes = [np.array([60.0, 100, 180, 400]), np.array([260.0, 90, 380, 420]), np.array([460.0, 120, 560, 380])]
+    det, backend = FakeMultiDetector(boxes), FakeBackend(depth=4.0)
+    stage = PersPoseStage(backend, det)
+    ids = []
+    for i in range(4):
+        p = stage(_packet(i))
+        assert len(backend.inputs) == i + 1 and backend.inputs[-1][0].shape == (3, 3, 256, 256)
+        assert [q.track_id for q in p.people] == [0, 1, 2] and set(p.states) == {0, 1, 2}
+        roots = np.array([q.pose.joints_2d[0, 0] for q in p.people])
+        ids.append(np.argsort(roots))
+        for q, b in zip(p.people, boxes, strict=True):  # each root projects into its own box
+            assert b[0] < q.pose.joints_2d[0, 0] < b[2]
+    assert det.calls == 1  # found once, then followed by their own joints
+    assert all((x == ids[0]).all() for x in ids)
+    # a person whose box collapses is dropped alone; the detector finds them again later
+    stage.tracker.tracks[1].next_box = np.array([300.0, 200, 300, 200])
+    p = stage(_packet(4))
+    assert [q.track_id for q in p.people] == [0, 2] and backend.inputs[-1][0].shape == (2, 3, 256, 256)
+    p = stage(_packet(5))  # fewer than max_people tracked: the detector runs after redetect_every frames
+    for i in range(6, 6 + stage.redetect_every):
+        p = stage(_packet(i))
+    assert [q.track_id for q in p.people] == [0, 1, 2] and det.calls == 2  # person 1 keeps their ID

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -137,7 +139,7 @@ def test_two_people_crossing_keep_their_ids(h36m_dir) -> None:
     switches = {"apart": 0, "crossing": 0}
     for k in (0, 1):
         frames = np.flatnonzero(assigned[k] >= 0)
-        for a, b in zip(frames[:-1], frames[1:], strict=True):
+        for a, b in itertools.pairwise(frames):
             if assigned[k, b] != assigned[k, a]:
                 switches["crossing" if near[a:b + 1].any() else "apart"] += 1
     print(f"\nID switches: {switches['apart']} while apart, {switches['crossing']} through the crossing; "

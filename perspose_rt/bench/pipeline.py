@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-frames", type=int, default=10000, help="frames of the memory run (0: skip)")
     parser.add_argument("--lifter-weights", type=Path, help="a lifter from train-lifter instead of the shipped one")
     parser.add_argument("--no-report", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument("--people", metavar="N,N,…",
+                        help="instead: the multi-person run, e.g. 1,2,4 people tiled into 640x480 frames, "
+                             "next to MediaPipe Tasks alone at the same num_poses (perspose_rt/bench/people.py)")
 
 
 def _rss_mb() -> tuple[float, float]:
@@ -125,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.live_sources import decode_frames
 
     full = decode_frames(args.video, args.frames)
+    if args.people:
+        from perspose_rt.bench.people import run_people
+
+        return run_people(args, full)
     small = [to_640x480(f) for f in full]
     sets = {f"{full[0].shape[1]}x{full[0].shape[0]}": full, "640x480": small}
     body = [(f"Video: `{args.video.name}`, {len(full)} frames decoded into memory first (decoding not timed); "

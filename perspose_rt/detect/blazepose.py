@@ -91,8 +91,10 @@ class BlazePoseDetector:
             min_tracking_confidence=float(min_tracking_confidence),
         )
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+    def detect(self, frame_bgr: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
         """Find the person in a ``(H, W, 3)`` uint8 BGR image; ``[]`` when nobody is found.
+        (``timestamp_s`` is accepted for the :class:`~perspose_rt.types.Detector` protocol;
+        the legacy solution orders frames by its own clock.)
 
         Returns one :class:`~perspose_rt.types.Detection` with ``keypoint_format="blazepose33"``,
         ``keypoints`` (33, 2) pixels (may lie outside the image for occluded limbs),

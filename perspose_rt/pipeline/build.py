@@ -70,7 +70,6 @@ def _sha256(path: Path) -> str:
 
 
 def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
-    from perspose_rt.detect import BlazePoseDetector
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
@@ -82,21 +81,45 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
     meta = {
         "estimator": "lifter",
-        "estimator_detail": f"MediaPipe BlazePose (model_complexity=1) + lifter {path.stem}",
+        "estimator_detail": f"{_detector_detail(opts)} + lifter {path.stem}",
         "joint_format": "h36m17", "joint_names": list(H36M17_NAMES),
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
     }
-    detector = BlazePoseDetector(static_image_mode=opts.static_images,
-                                 min_detection_confidence=opts.min_detection_confidence)
-    settings = TrackerSettings(max_people=detector.max_people, birth_hits=1)
-    stages = [DetectStage(detector), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+    detector = make_detector(opts, static=opts.static_images)
+    # one person: reported at once, as MediaPipe's own tracker does; several: a newcomer must be
+    # seen twice (the first frame of a stream and photos excepted; see pipeline/tracking.py)
+    settings = TrackerSettings(max_people=opts.max_people,
+                               birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
+    try:
+        stages = [DetectStage(detector), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+    except BaseException:
+        detector.close()
+        raise
     return stages, meta
+
+
+def make_detector(opts: EstimatorOptions, static: bool):
+    """The person detector of a run: MediaPipe's legacy one-person solution for one person, the
+    Tasks PoseLandmarker (bundle built from the same wheel's models) for several."""
+    if opts.max_people == 1:
+        from perspose_rt.detect import BlazePoseDetector
+
+        return BlazePoseDetector(static_image_mode=static, min_detection_confidence=opts.min_detection_confidence)
+    from perspose_rt.detect.tasks_pose import TasksPoseDetector
+
+    return TasksPoseDetector("image" if static else "video", opts.max_people,
+                             min_detection_confidence=opts.min_detection_confidence)
+
+
+def _detector_detail(opts: EstimatorOptions) -> str:
+    if opts.max_people == 1:
+        return "MediaPipe BlazePose (model_complexity=1)"
+    return f"MediaPipe Tasks PoseLandmarker (full, num_poses={opts.max_people})"
 
 
 def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.backends import open_backend
-    from perspose_rt.detect import BlazePoseDetector
     from perspose_rt.metrics.joints import PERSPOSE25_NAMES
     from perspose_rt.pipeline.perspose_stage import PersPoseStage
 
@@ -107,15 +130,14 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     if not weights.exists():
         raise UserError(f"weights not found: {weights}")
     backend = open_backend(opts.backend, weights, device=opts.device)
-    detector = BlazePoseDetector(static_image_mode=True,
-                                 min_detection_confidence=opts.min_detection_confidence)
+    detector = make_detector(opts, static=True)  # re-acquisition only: every call stands alone
     stage = PersPoseStage(backend, detector, track=not opts.static_images)
     hash_file = weights if weights.is_file() else None
     if weights.suffix == ".json" and weights.with_suffix(".safetensors").is_file():
         hash_file = weights.with_suffix(".safetensors")
     meta = {
         "estimator": "perspose",
-        "estimator_detail": f"PersPose {backend.describe()}",
+        "estimator_detail": f"PersPose {backend.describe()}; boxes: {_detector_detail(opts)}",
         "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
         "weights": weights.name,
         "weights_sha256": _sha256(hash_file) if hash_file is not None else None,

@@ -34,6 +34,23 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                         "and live input with the lifter, off for photos and the image network")
     g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
                    help="MediaPipe person-detection threshold")
+    g.add_argument("--max-people", type=_max_people, default=1, metavar="N",
+                   help="most people tracked at once, 1 to 10 (default 1). N > 1 uses MediaPipe's "
+                        "multi-person PoseLandmarker, gives each person a stable track ID and writes "
+                        "result version 2 (docs/RESULT_FORMAT.md)")
+
+
+def _max_people(text: str) -> int:
+    """``--max-people``: an integer 1 … 10, refused by argparse (exit 2, one line) otherwise."""
+    from perspose_rt.pipeline.tracking import MAX_PEOPLE_LIMIT
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_PEOPLE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_PEOPLE_LIMIT}, got {text}")
+    return n
 
 
 def estimator_options(args: argparse.Namespace, static_images: bool = False):
@@ -43,7 +60,9 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
     for which a second thread only adds overhead and takes a core from MediaPipe.
     """
     from perspose_rt.pipeline.build import EstimatorOptions
+    from perspose_rt.pipeline.tracking import check_max_people
 
+    max_people = check_max_people(getattr(args, "max_people", 1))
     if args.estimator == "lifter":
         import torch
 
@@ -54,7 +73,7 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
         ik=not args.no_ik, rigid=_rigid(args, static_images), smpl_dir=args.smpl_dir,
-        min_detection_confidence=args.min_detection_confidence)
+        min_detection_confidence=args.min_detection_confidence, max_people=max_people)
 
 
 def _rigid(args: argparse.Namespace, static_images: bool) -> bool:

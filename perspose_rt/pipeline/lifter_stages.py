@@ -53,7 +53,8 @@ class DetectStage:
 
     def __call__(self, p):
         cam = p.frame.camera
-        people = [person_from_detection(d, cam) for d in self.detector.detect(p.frame.image)]
+        found = self.detector.detect(p.frame.image, p.frame.timestamp)
+        people = [person_from_detection(d, cam) for d in found]
         p.people = [q for q in people if q is not None]
         return p
 

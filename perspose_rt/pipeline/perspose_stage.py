@@ -133,7 +133,7 @@ class PersPoseStage:
         self._since_detect += 1
         if not own or (len(own) < self.max_people and self._since_detect >= self.redetect_every):
             t0 = time.perf_counter()
-            found = self.detector.detect(p.frame.image)
+            found = self.detector.detect(p.frame.image, p.frame.timestamp)
             p.timings["detect"] = (time.perf_counter() - t0) * 1000.0
             self.detector_runs += 1
             self._since_detect = 0

@@ -1,7 +1,7 @@
 """Tracks with stable identities: Hungarian assignment of detections to tracks, births and deaths.
 
-Each frame, the tracker predicts every track's box and keypoints one step ahead (constant
-velocity of the box centre, damped), scores every (track, detection) pair and solves the
+Each frame, the tracker predicts every track's box and keypoints (constant velocity of the box
+centre, a running average that decays while the track is unseen), scores every (track, detection) pair and solves the
 assignment with :func:`scipy.optimize.linear_sum_assignment`:
 
 * **cost** = ``(1 − IoU(predicted box, box)) + kp_weight · d``, where ``d`` is the mean distance
@@ -55,6 +55,7 @@ class TrackerSettings:
         kp_weight: weight of the keypoint distance against ``1 − IoU`` in the cost.
         min_conf: keypoints below this confidence are not compared.
         velocity_weight: weight of the newest displacement in the damped velocity.
+        velocity_decay: factor applied to the velocity for every missed frame.
     """
 
     max_people: int = 1
@@ -65,6 +66,7 @@ class TrackerSettings:
     kp_weight: float = 1.0
     min_conf: float = 0.3
     velocity_weight: float = 0.5
+    velocity_decay: float = 0.9
 
 
 @dataclass
@@ -203,12 +205,14 @@ class Tracker:
 
     def _hit(self, t: PersonState, c: Candidate, frame_index: int) -> tuple[PersonState, bool] | None:
         s = self.settings
-        gap = max(frame_index - t.last_seen, 1)
-        step = (_centre(c.box) - _centre(t.box)) / gap
-        t.velocity = s.velocity_weight * step + (1 - s.velocity_weight) * t.velocity
+        box = np.asarray(c.box, np.float64)
+        if np.all(box[2:] - box[:2] >= 1.0):  # a degenerate box would wreck the next predictions
+            gap = max(frame_index - t.last_seen, 1)
+            step = (_centre(box) - _centre(t.box)) / gap
+            t.velocity = s.velocity_weight * step + (1 - s.velocity_weight) * t.velocity
+            t.box = box.copy()
         was_missing = t.misses > 0 or t.interrupted
         t.interrupted = False
-        t.box = np.asarray(c.box, np.float64).copy()
         t.keypoints = self._kp(c)
         t.last_seen = frame_index
         t.hits += 1
@@ -230,6 +234,7 @@ class Tracker:
     def _miss(self, t: PersonState) -> None:
         t.misses += 1
         t.hits = 0
+        t.velocity = t.velocity * self.settings.velocity_decay  # do not extrapolate a stale motion for ever
         if not t.confirmed or t.misses > self.settings.max_missed:
             self.tracks.remove(t)
             self.deaths += t.confirmed
