@@ -147,18 +147,24 @@ def test_max_people_out_of_range(tmp_path: Path, capsys, command: str, n: str) -
     assert err.endswith(f"error: argument --max-people: must be an integer from 1 to 10, got {n}")
 
 
-def test_video_with_two_people_keeps_two_tracks(video_path: Path, tmp_path: Path, offline) -> None:
-    """`video --max-people 2` on 640x480 frames with two skaters side by side (the benchmark's
-    frames): Tasks VIDEO mode, two stable tracks, each on its own side, result version 2."""
+def _two_skaters(video_path: Path, path: Path, n: int = 24) -> list[np.ndarray]:
+    """The benchmark's 640x480 frames with two skaters side by side, written to ``path`` (MJPG)."""
     from perspose_rt.bench.people import compose
     from perspose_rt.pipeline.live_sources import decode_frames
 
-    frames = compose(decode_frames(video_path, 60), 2)[:24]
-    avi = tmp_path / "two.avi"
-    wr = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
+    frames = compose(decode_frames(video_path, 60), 2)[:n]
+    wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
     for f in frames:
         wr.write(f)
     wr.release()
+    return frames
+
+
+def test_video_with_two_people_keeps_two_tracks(video_path: Path, tmp_path: Path, offline) -> None:
+    """`video --max-people 2` on 640x480 frames with two skaters side by side (the benchmark's
+    frames): Tasks VIDEO mode, two stable tracks, each on its own side, result version 2."""
+    avi = tmp_path / "two.avi"
+    frames = _two_skaters(video_path, avi)
     out = tmp_path / "two.npz"
     overlay = tmp_path / "two.mp4"
     assert main(["video", str(avi), "--out", str(out), "--overlay", str(overlay), "--max-people", "2",
@@ -177,3 +183,16 @@ def test_video_with_two_people_keeps_two_tracks(video_path: Path, tmp_path: Path
     assert r.meta["n_tracks"] == 2
     cap = cv2.VideoCapture(str(overlay))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+
+
+def test_live_with_two_people(video_path: Path, tmp_path: Path, offline) -> None:
+    """`live --max-people 2` on a simulated camera (newest-frame capture): a version-2 recording
+    with both people tracked."""
+    avi = tmp_path / "two.avi"
+    _two_skaters(video_path, avi, n=30)
+    out = tmp_path / "live.npz"
+    assert main(["live", "--camera", f"sim:{avi}", "--no-view", "--max-frames", "15", "--record", str(out),
+                 "--max-people", "2"]) == 0
+    r = load_result(out)
+    assert r.version == 2 and len(r) == 15 and r["valid"].shape == (15, 2)
+    assert r["valid"].all(1).mean() > 0.8 and set(r.track_ids()) >= {0, 1}

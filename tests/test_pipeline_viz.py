@@ -131,3 +131,31 @@ def test_viewer_draws_mesh_when_given() -> None:
         assert len(v.mesh.triangles) == 2
     finally:
         v.close()
+
+
+def test_viewer_draws_every_person_in_their_track_colour() -> None:
+    pytest.importorskip("open3d")
+    from perspose_rt.types import Person
+    from perspose_rt.viz.overlay import track_color
+    from perspose_rt.viz.viewer3d import Viewer3D
+
+    try:
+        v = Viewer3D("h36m17", 320, 240, visible=False, track_colors=True)
+    except RuntimeError as exc:  # pragma: no cover
+        pytest.skip(f"no offscreen OpenGL: {exc}")
+    try:
+        a, b = _pose(), _pose()
+        b.joints_cam = b.joints_cam + [0.8, 0, 0]
+        v.update_people([Person(track_id=1, pose=a), Person(track_id=4, pose=b)], (640, 480))
+        img = v.render()
+        assert len(v._extra) == 1 and len(v._labels) == 2
+        for tid in (1, 4):  # both tracks' colours are on screen (BGR render)
+            c = np.asarray(track_color(tid))
+            assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() > 20, tid
+        v.update_people([Person(track_id=1, pose=a)], (640, 480))  # one left: the other is hidden
+        img = v.render()
+        c = np.asarray(track_color(4))
+        assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() == 0
+        assert len(v._labels[1].triangles) == 0
+    finally:
+        v.close()

@@ -51,8 +51,9 @@ class Viewer3D:
     """An Open3D window (or offscreen buffer) showing the 3D poses of a frame's people.
 
     :meth:`update_people` draws every person (up to 10 at once); with ``track_colors`` each track's
-    bones take its colour (:func:`~perspose_rt.viz.overlay.track_color`, as in the 2D overlay),
-    otherwise bones are coloured by side. :meth:`update` shows one pose.
+    bones take its colour (:func:`~perspose_rt.viz.overlay.track_color`, as in the 2D overlay)
+    and an "ID n" label floats above the person, otherwise bones are coloured by side.
+    :meth:`update` shows one pose.
 
     Args:
         joint_format: ``"h36m17"`` or ``"perspose25"``.
@@ -106,13 +107,19 @@ class Viewer3D:
         self._K: np.ndarray | None = None
         self.track_colors = track_colors
         self._extra: list[tuple] = []  # (skeleton, joints) of the 2nd, 3rd, … person
+        self._labels: list = []  # one "ID n" text mesh per shown person (track_colors only)
+        self._glyphs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def update_people(self, people: list[Person], resolution: tuple[int, int] | None = None) -> None:
         """Show every person of a frame (nobody: hide the skeletons and keep the scene)."""
         o3d = self._o3d
         poses = [q.pose for q in people if q.pose is not None and q.pose.valid]
         first = poses[0] if poses else None
+        aim = not self._view_set and len(poses) > 1
         self.update(first, resolution)
+        if aim:  # the first view of several people: aim between them
+            roots = np.array([np.asarray(q.joints_cam, dtype=np.float64)[0] for q in poses])
+            self._look_at(roots.mean(0), float(np.ptp(roots[:, 0])))
         if first is not None and self.track_colors:
             self._paint(self.skeleton, people[0].track_id)
             self.vis.update_geometry(self.skeleton)
@@ -139,6 +146,41 @@ class Viewer3D:
                 jt.paint_uniform_color(BACKGROUND)
             self.vis.update_geometry(sk)
             self.vis.update_geometry(jt)
+
+        if self.track_colors:
+            self._update_labels([q for q in people if q.pose is not None and q.pose.valid])
+
+    def _glyph(self, track_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices (camera frame, metres, centred at the origin, 0.12 m tall) and triangles of
+        the text "ID n"."""
+        if track_id not in self._glyphs:
+            m = self._o3d.t.geometry.TriangleMesh.create_text(f"ID {track_id}", depth=0.0).to_legacy()
+            v = np.asarray(m.vertices, dtype=np.float64)
+            v = (v - (v.min(0) + v.max(0)) / 2) * (0.12 / max(np.ptp(v[:, 1]), 1e-6))
+            self._glyphs[track_id] = (v * [1, -1, -1], np.asarray(m.triangles))  # text y up → camera y down
+        return self._glyphs[track_id]
+
+    def _update_labels(self, people: list[Person]) -> None:
+        """A label in the track's colour 0.2 m above each person's highest joint."""
+        o3d = self._o3d
+        for k, person in enumerate(people):
+            X = np.asarray(person.pose.joints_cam, dtype=np.float64)
+            top = X[np.argmin(X[:, 1])]
+            v, t = self._glyph(person.track_id)
+            rgb = np.asarray(track_color(person.track_id)[::-1], dtype=np.float64) / 255
+            if k == len(self._labels):
+                self._labels.append(o3d.geometry.TriangleMesh())
+                self._labels[k].vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
+                self._labels[k].triangles = o3d.utility.Vector3iVector(t)
+                self.vis.add_geometry(self._labels[k], reset_bounding_box=False)
+            mesh = self._labels[k]
+            mesh.vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
+            mesh.triangles = o3d.utility.Vector3iVector(t)
+            mesh.paint_uniform_color(rgb)
+            self.vis.update_geometry(mesh)
+        for mesh in self._labels[len(people):]:  # nobody in these slots now: an empty label
+            mesh.triangles = o3d.utility.Vector3iVector(np.zeros((0, 3), np.int32))
+            self.vis.update_geometry(mesh)
 
     def _paint(self, lineset, track_id: int) -> None:
         rgb = np.asarray(track_color(track_id)[::-1], dtype=np.float64) / 255
@@ -200,13 +242,13 @@ class Viewer3D:
         self._view_set = False
         self._floor_y = None
 
-    def _look_at(self, target: np.ndarray) -> None:
+    def _look_at(self, target: np.ndarray, spread_m: float = 0.0) -> None:
         ctl = self.vis.get_view_control()
         self.vis.reset_view_point(True)
         ctl.set_lookat(target * 0.8)  # between the camera and the person, nearer the person
         ctl.set_front([0.35, -0.35, -1.0])  # from behind, above and right of the real camera
         ctl.set_up([0.0, -1.0, 0.0])  # image "up" is −y in OpenCV camera coordinates
-        ctl.set_zoom(0.45)
+        ctl.set_zoom(min(1.5, 0.45 + 0.6 * spread_m))  # step back to see several people
         self._view_set = True
 
     def poll(self) -> tuple[bool, list[str]]:
