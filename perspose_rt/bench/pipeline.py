@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from perspose_rt.bench.report import Stats, markdown_table, write_section
+from perspose_rt.cli.validate import nonnegative_int, positive_float, positive_int
 from perspose_rt.paths import shared_data_dir
 
 HELP = "pipeline throughput, per-stage timing, live latency and memory, next to MediaPipe alone"
@@ -32,10 +33,10 @@ HELP = "pipeline throughput, per-stage timing, live latency and memory, next to 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path,
                         default=shared_data_dir() / "videos" / "figure_skating_720p25.mp4")
-    parser.add_argument("--frames", type=int, default=200, help="frames decoded and processed per run")
-    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each (best kept)")
-    parser.add_argument("--live-seconds", type=float, default=20.0, help="simulated-camera run length")
-    parser.add_argument("--memory-frames", type=int, default=10000, help="frames of the memory run (0: skip)")
+    parser.add_argument("--frames", type=positive_int, default=200, help="frames decoded and processed per run")
+    parser.add_argument("--repeats", type=positive_int, default=2, help="alternating runs of each (best kept)")
+    parser.add_argument("--live-seconds", type=positive_float, default=20.0, help="simulated-camera run length")
+    parser.add_argument("--memory-frames", type=nonnegative_int, default=10000, help="frames of the memory run (0: skip)")
     parser.add_argument("--lifter-weights", type=Path, help="a lifter from train-lifter instead of the shipped one")
     parser.add_argument("--no-report", action="store_true", help="do not update docs/BENCHMARKS.md")
     parser.add_argument("--people", metavar="N,N,…",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from perspose_rt.cli.validate import positive_float
+
 HELP = "convert a result .npz into a BVH animation (Blender, Unity, MotionBuilder)"
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("result", help="result .npz written by perspose-rt (joint format h36m17 from the "
                                        "lifter, or perspose25 from the PersPose network)")
     parser.add_argument("output", help="BVH file to write")
-    parser.add_argument("--fps", type=float, default=None,
+    parser.add_argument("--fps", type=positive_float, default=None,
                         help="frame rate of the animation (default: the result's fps metadata, else "
                              "from its timestamps)")
     parser.add_argument("--units", choices=("m", "cm"), default="m",
@@ -46,7 +48,13 @@ def _frame_rate(result, override: float | None) -> float:
         return float(override)
     fps = result.meta.get("fps")
     if fps:
-        return float(fps)
+        try:
+            value = float(fps)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not (np.isfinite(value) and value > 0):
+            raise InputError(f"the result's fps metadata is {fps!r}, not a positive number; pass --fps")
+        return value
     ts = np.asarray(result["timestamp"], dtype=np.float64)
     dt = np.diff(ts)
     dt = dt[np.isfinite(dt) & (dt > 0)]
@@ -58,9 +66,11 @@ def _frame_rate(result, override: float | None) -> float:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from perspose_rt.cli.validate import check_output_file
     from perspose_rt.errors import InputError
     from perspose_rt.io.results import load_result
 
+    check_output_file(args.output, "the BVH output", (args.result,))
     result = load_result(args.result)
     fmt = result.meta.get("joint_format", "")
     fps = _frame_rate(result, args.fps)

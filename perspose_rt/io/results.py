@@ -16,6 +16,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from perspose_rt.checks import require_file
 from perspose_rt.errors import InputError
 from perspose_rt.io.atomic import atomic_path
 from perspose_rt.types import Frame, Person, PoseResult
@@ -255,29 +257,38 @@ def load_result(path: str | os.PathLike[str]) -> Result:
     Raises:
         InputError: missing file, not an npz, or not a perspose-rt result of a known version.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"result file not found: {path}")
+    path = require_file(path, "result file")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path} is not a readable .npz file: {exc}") from exc
-    if "meta" not in data:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+        why = "empty file" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise InputError(f"{path} is not a readable .npz file ({why}); was it cut short?") from None
+    if not isinstance(data, dict) or "meta" not in data:
         raise InputError(f"{path} is not a perspose-rt result file (no metadata)")
-    meta = json.loads(str(data.pop("meta")))
+    try:
+        meta = json.loads(str(data.pop("meta")))
+    except ValueError as exc:
+        raise InputError(f"{path}: its metadata is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: its metadata is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise InputError(f"{path} is not a perspose-rt result file (format {meta.get('format')!r})")
-    version = int(meta.get("version", 0))
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputError(f"{path}: result version {version!r} is not an integer")
     if version > VERSION:
-        raise InputError(f"{path} was written by a newer perspose-rt (result version {meta['version']}); upgrade")
+        raise InputError(f"{path} was written by a newer perspose-rt (result version {version}); upgrade")
     required = [*FRAME_ARRAYS, *(TRACK_ARRAYS if version >= 2 else ())]
     missing = [k for k in required if k not in data]
     if missing:
         raise InputError(f"{path} lacks the arrays {', '.join(missing)}")
-    n = data["frame_index"].shape[0]
+    n = data["frame_index"].shape[0] if data["frame_index"].ndim == 1 else -1
+    ragged = [k for k in required if data[k].ndim == 0 or data[k].shape[0] != n]
+    if ragged:
+        raise InputError(f"{path}: the arrays {', '.join(ragged)} do not have one row per frame")
     want = 2 if version >= 2 else 1
-    bad = [k for k in ("valid", *(TRACK_ARRAYS if version >= 2 else ())) if data[k].ndim != want or data[k].shape[0] != n]
+    bad = [k for k in ("valid", *(TRACK_ARRAYS if version >= 2 else ())) if data[k].ndim != want]
     if bad:
         raise InputError(f"{path}: {', '.join(bad)} do not have the shape of a version {version} file")
     return Result(arrays=data, meta=meta)

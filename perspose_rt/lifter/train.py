@@ -127,7 +127,7 @@ def train(opts: TrainOptions, validate=None) -> dict:
                             weight_decay=opts.weight_decay)
     start = 0
     if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ck = _read_checkpoint(ckpt_path)
         if LifterConfig.from_dict(ck["config"]) != cfg:
             raise ValueError(f"{ckpt_path} was trained with {ck['config']}, not {cfg.to_dict()}; "
                              "use another --out or the same settings")
@@ -181,3 +181,18 @@ def train(opts: TrainOptions, validate=None) -> dict:
     save_weights(out / "lifter", model, cfg, {"training": summary},
                  base=opts.init_base if getattr(model, "base", None) is not None else None)
     return summary
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The resumable checkpoint at ``path``; ValueError (one line) when it is corrupt or not ours."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ck, dict) or not {"config", "model", "opt", "step"} <= ck.keys():
+            raise ValueError("not a train-lifter checkpoint")
+        LifterConfig.from_dict(ck["config"])
+        int(ck["step"])
+    except Exception as exc:  # noqa: BLE001 - any failure to read it means the same to the user
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else "corrupt"
+        raise ValueError(f"{path} cannot be resumed ({type(exc).__name__}: {why}); delete it to start "
+                         "again, or choose another --out") from None
+    return ck

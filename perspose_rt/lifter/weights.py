@@ -69,12 +69,19 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
     if not json_path.exists():
         raise WeightsError(f"lifter weights {json_path} not found: train them with "
                            "`perspose-rt train-lifter` or reinstall perspose-rt")
+    from safetensors import SafetensorError
+
+    from perspose_rt.checks import require_file
+    from perspose_rt.errors import InputError
+
     try:
-        doc = json.loads(json_path.read_text(encoding="utf-8"))
+        doc = json.loads(require_file(json_path, "lifter weights").read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            raise TypeError(f"its JSON is a {type(doc).__name__}, not an object")
         if doc.get("format") != FORMAT:
             raise ValueError(f"format {doc.get('format')!r}")
         cfg = LifterConfig.from_dict(doc["config"])
-        state = load_file(str(json_path.with_name(doc["weights"])))
+        state = load_file(str(require_file(json_path.with_name(str(doc["weights"])), "lifter tensors")))
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = build_model(cfg)
         if "base" in doc:
@@ -84,8 +91,9 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
             base_model, _, _ = load_weights(base_json)
             state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
         model.load_state_dict(state)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({exc})") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError,
+            InputError) as exc:
+        raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({type(exc).__name__}: {exc})") from None
     model.eval()
     return model, cfg, doc
 

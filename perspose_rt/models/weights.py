@@ -115,6 +115,8 @@ def read_config(path: str | os.PathLike[str]) -> NetConfig:
         data = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"cannot read weights config {json_path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise WeightsError(f"weights config {json_path} is a JSON {type(data).__name__}, not an object")
     return NetConfig.from_dict(data, source=str(json_path))
 
 

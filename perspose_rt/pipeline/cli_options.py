@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from perspose_rt.cli.validate import device, probability
 from perspose_rt.smoothing import SMOOTHERS
 
 
@@ -21,7 +22,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                    help="perspose: inference backend")
     g.add_argument("--weights", type=Path, metavar="PATH",
                    help="perspose: weights (.json/.safetensors), .onnx file or engine folder")
-    g.add_argument("--device", default="cpu", help="perspose: cpu or cuda[:N]")
+    g.add_argument("--device", type=device, default="cpu", help="perspose: cpu or cuda[:N]")
     g.add_argument("--smpl-dir", type=Path, metavar="DIR",
                    help="perspose: folder with the converted SMPL model (SMPL_NEUTRAL.npz): mesh in the viewer")
     if smoothing:
@@ -32,7 +33,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                    help="lifter: fit a skeleton with constant bone lengths to the person and output its "
                         "joints (consistent with the rotations; docs/PIPELINE.md). Default: on for videos "
                         "and live input with the lifter, off for photos and the image network")
-    g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
+    g.add_argument("--min-detection-confidence", type=probability, default=0.5, metavar="P",
                    help="MediaPipe person-detection threshold")
     g.add_argument("--max-people", type=_max_people, default=1, metavar="N",
                    help="most people tracked at once, 1 to 10 (default 1). N > 1 uses MediaPipe's "
