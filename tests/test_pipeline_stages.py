@@ -184,7 +184,7 @@ def test_random_weights_plumbing(tmp_path: Path, video_path: Path) -> None:
     weights = tmp_path / "random_init_w18s.safetensors"
     PersPoseNet(NetConfig(backbone=BACKBONES["w18s"])).save_weights(weights)
     stages, meta = build_stages(EstimatorOptions(name="perspose", weights=weights))
-    assert [s.name for s in stages] == ["perspose", "smooth", "ik", "project"]
+    assert [s.name for s in stages] == ["perspose", "smooth", "ik"]
     assert meta["joint_format"] == "perspose25" and len(meta["weights_sha256"]) == 64
     with Pipeline(VideoFileSource(video_path, max_frames=3), stages) as pipe:
         out = list(pipe.results())
