@@ -153,7 +153,9 @@ def run_people(args, full: list[np.ndarray]) -> int:
         f"{WARMUP} frames. Estimator: lifter + Kalman + rigid IK with `--max-people N`. Best of "
         f"{args.repeats} alternating runs. Load average before the run (1/5/15 min): "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} — the machine was shared, so absolute rates are low "
-        "and noisy; compare the columns of one row.\n"),
+        "and noisy; compare the columns of one row. The pipeline's detector is the peer's own code "
+         "(`TasksPoseDetector.detect`), so a ratio above 1 means the peer's runs were the more disturbed "
+         "ones, not that the pipeline is faster than its detector.\n"),
         markdown_table(["people N", "Tasks alone fps (num_poses=N)", "people found by Tasks",
                         "legacy MediaPipe alone fps", "pipeline fps", "pipeline / peer",
                         "people per result", "lift + smooth CPU ms per person",
