@@ -260,6 +260,28 @@ def test_ik_stage_gives_rotations(h36m_dir: Path) -> None:
     assert IKStage()(_with(_packet(), _pose(1, valid=False), state)).people == []
 
 
+def test_ik_stage_fits_a_skeleton_per_person(h36m_dir: Path) -> None:
+    """A child-sized and an adult-sized person in the same frames: each track's fitted bone
+    lengths follow their own body."""
+    gt = np.load(h36m_dir / "poses_3d_17j.npz")["S9/Walking 1"][:40].astype(np.float64)
+    X = np.stack([gt[..., 0], -gt[..., 2], gt[..., 1]], -1)
+    X = X - X[:, :1] + [0, 0, 4]
+    stage = IKStage(rigid=True, prior_frames=1)
+    states = {k: PersonState(track_id=k, box=np.zeros(4)) for k in (0, 1)}
+    for i in range(40):
+        p = _packet(i)
+        p.people = []
+        for k, scale in ((0, 1.0), (1, 0.6)):
+            Y = (X[i] - X[i, 0]) * scale + X[i, 0] + [k * 1.5, 0, 0]
+            pose = PoseResult(i, i / 30, True, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), Y, Y - Y[0],
+                              np.ones(17))
+            p.people.append(Person(track_id=k, pose=pose, new_segment=i == 0))
+        p.states = states
+        stage(p)
+    thigh = [states[k].skeleton.bone_lengths[2] for k in (0, 1)]  # hip → knee
+    np.testing.assert_allclose(thigh[1] / thigh[0], 0.6, rtol=0.05)
+
+
 def _synthetic_smpl_model():
     """A tiny SMPL-format model (not the licensed one): 4 vertices per joint around a generic body."""
     from perspose_rt.kinematics import smpl24_generic_skeleton
