@@ -282,6 +282,45 @@ def test_ik_stage_fits_a_skeleton_per_person(h36m_dir: Path) -> None:
     np.testing.assert_allclose(thigh[1] / thigh[0], 0.6, rtol=0.05)
 
 
+class _RecordingStream:
+    def __init__(self) -> None:
+        self.pushed, self.resets = [], 0
+
+    def push(self, kp, K, conf):
+        self.pushed.append(np.asarray(kp).copy())
+        return np.c_[np.asarray(kp) / 1000.0, np.full(len(kp), 4.0)]
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class _FakeLifter:
+    def stream(self) -> _RecordingStream:
+        return _RecordingStream()
+
+
+def test_lift_stage_keeps_one_stream_per_person() -> None:
+    """The lifter's causal state is per track: each person's stream sees only their keypoints,
+    and restarts at a new segment."""
+    from perspose_rt.pipeline.lifter_stages import LiftStage
+    from perspose_rt.types import Keypoints2D
+
+    stage = LiftStage(_FakeLifter())
+    states = {k: PersonState(track_id=k, box=np.zeros(4)) for k in (0, 1)}
+    for i in range(3):
+        p = _packet(i)
+        p.people = [Person(track_id=k, new_segment=i == 0 or (k == 1 and i == 2),
+                           keypoints=Keypoints2D(uv=np.full((17, 2), 100.0 * (k + 1)), uv_image=np.zeros((17, 2)),
+                                                 confidence=np.ones(17), format="h36m17")) for k in (0, 1)]
+        p.states = states
+        out = stage(p)
+        assert [q.pose.joints_cam[0, 0] for q in out.people] == [0.1, 0.2]
+    s0, s1 = states[0].lifter_stream, states[1].lifter_stream
+    assert s0 is not s1 and len(s0.pushed) == len(s1.pushed) == 3
+    assert all((x == 100).all() for x in s0.pushed) and all((x == 200).all() for x in s1.pushed)
+    assert (s0.resets, s1.resets) == (0, 1)
+
+
 def _synthetic_smpl_model():
     """A tiny SMPL-format model (not the licensed one): 4 vertices per joint around a generic body."""
     from perspose_rt.kinematics import smpl24_generic_skeleton
