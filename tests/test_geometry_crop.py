@@ -149,3 +149,7 @@ def test_bad_boxes_are_flagged_per_sample():
     for i in (0, 4):
         np.testing.assert_allclose(prepare_crop(K, boxes[i]).H, g.H[i], atol=1e-12)
     assert bool(prepare_crop(K, boxes[0]).valid) and not bool(prepare_crop(K, boxes[3]).valid)
+    torch = pytest.importorskip("torch")
+    gt = prepare_crop_torch(torch.tensor(np.broadcast_to(K, (5, 3, 3)).copy()), torch.tensor(boxes))
+    np.testing.assert_array_equal(gt.valid.numpy(), g.valid)
+    np.testing.assert_allclose(gt.H.numpy(), g.H, atol=1e-9)

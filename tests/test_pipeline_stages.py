@@ -184,7 +184,7 @@ def test_random_weights_plumbing(tmp_path: Path, video_path: Path) -> None:
     weights = tmp_path / "random_init_w18s.safetensors"
     PersPoseNet(NetConfig(backbone=BACKBONES["w18s"])).save_weights(weights)
     stages, meta = build_stages(EstimatorOptions(name="perspose", weights=weights))
-    assert [s.name for s in stages] == ["perspose", "smooth", "ik", "project"]
+    assert [s.name for s in stages] == ["perspose", "smooth", "ik"]
     assert meta["joint_format"] == "perspose25" and len(meta["weights_sha256"]) == 64
     with Pipeline(VideoFileSource(video_path, max_frames=3), stages) as pipe:
         out = list(pipe.results())
@@ -258,6 +258,67 @@ def test_ik_stage_gives_rotations(h36m_dir: Path) -> None:
     np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-9)
     assert IKStage()(_with(_packet(), _pose(1, valid=False), state)).people == []
+
+
+def test_ik_stage_fits_a_skeleton_per_person(h36m_dir: Path) -> None:
+    """A child-sized and an adult-sized person in the same frames: each track's fitted bone
+    lengths follow their own body."""
+    gt = np.load(h36m_dir / "poses_3d_17j.npz")["S9/Walking 1"][:40].astype(np.float64)
+    X = np.stack([gt[..., 0], -gt[..., 2], gt[..., 1]], -1)
+    X = X - X[:, :1] + [0, 0, 4]
+    stage = IKStage(rigid=True, prior_frames=1)
+    states = {k: PersonState(track_id=k, box=np.zeros(4)) for k in (0, 1)}
+    for i in range(40):
+        p = _packet(i)
+        p.people = []
+        for k, scale in ((0, 1.0), (1, 0.6)):
+            Y = (X[i] - X[i, 0]) * scale + X[i, 0] + [k * 1.5, 0, 0]
+            pose = PoseResult(i, i / 30, True, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), Y, Y - Y[0],
+                              np.ones(17))
+            p.people.append(Person(track_id=k, pose=pose, new_segment=i == 0))
+        p.states = states
+        stage(p)
+    thigh = [states[k].skeleton.bone_lengths[2] for k in (0, 1)]  # hip → knee
+    np.testing.assert_allclose(thigh[1] / thigh[0], 0.6, rtol=0.05)
+
+
+class _RecordingStream:
+    def __init__(self) -> None:
+        self.pushed, self.resets = [], 0
+
+    def push(self, kp, K, conf):
+        self.pushed.append(np.asarray(kp).copy())
+        return np.c_[np.asarray(kp) / 1000.0, np.full(len(kp), 4.0)]
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class _FakeLifter:
+    def stream(self) -> _RecordingStream:
+        return _RecordingStream()
+
+
+def test_lift_stage_keeps_one_stream_per_person() -> None:
+    """The lifter's causal state is per track: each person's stream sees only their keypoints,
+    and restarts at a new segment."""
+    from perspose_rt.pipeline.lifter_stages import LiftStage
+    from perspose_rt.types import Keypoints2D
+
+    stage = LiftStage(_FakeLifter())
+    states = {k: PersonState(track_id=k, box=np.zeros(4)) for k in (0, 1)}
+    for i in range(3):
+        p = _packet(i)
+        p.people = [Person(track_id=k, new_segment=i == 0 or (k == 1 and i == 2),
+                           keypoints=Keypoints2D(uv=np.full((17, 2), 100.0 * (k + 1)), uv_image=np.zeros((17, 2)),
+                                                 confidence=np.ones(17), format="h36m17")) for k in (0, 1)]
+        p.states = states
+        out = stage(p)
+        assert [q.pose.joints_cam[0, 0] for q in out.people] == [0.1, 0.2]
+    s0, s1 = states[0].lifter_stream, states[1].lifter_stream
+    assert s0 is not s1 and len(s0.pushed) == len(s1.pushed) == 3
+    assert all((x == 100).all() for x in s0.pushed) and all((x == 200).all() for x in s1.pushed)
+    assert (s0.resets, s1.resets) == (0, 1)
 
 
 def _synthetic_smpl_model():

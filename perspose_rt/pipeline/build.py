@@ -3,6 +3,9 @@
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
 → ``project``.
 ``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``.
+``track`` runs in the ``detect`` thread and ``project`` in the last stage's
+(:class:`~perspose_rt.pipeline.chain.StageChain`): their timings appear as ``detect.track`` and
+``ik.project``.
 Every stage after the tracker works per person, with that person's own state
 (``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
@@ -73,6 +76,7 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
+    from perspose_rt.pipeline.chain import StageChain
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
     from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
@@ -92,7 +96,8 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     settings = TrackerSettings(max_people=opts.max_people,
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
-        stages = [DetectStage(detector), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+        stages = [StageChain(DetectStage(detector), TrackStage(settings, static=opts.static_images)),
+                  LiftStage(lifter)]
     except BaseException:
         detector.close()
         raise
@@ -147,6 +152,7 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
+    from perspose_rt.pipeline.chain import StageChain
     from perspose_rt.pipeline.post import IKStage, ProjectStage, SmoothStage, SMPLIKStage
     from perspose_rt.pipeline.tracking import check_max_people
 
@@ -178,7 +184,7 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
-    stages.append(ProjectStage())
+    stages[-1] = StageChain(stages[-1], ProjectStage())  # tiny: no thread of its own
     meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta

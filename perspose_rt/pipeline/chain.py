@@ -1,0 +1,44 @@
+"""Several stages in one pipeline thread.
+
+Small stages that take a fraction of a millisecond (the tracker after the detector, the final
+projection after IK) cost more as threads of their own (a queue hop, a wake-up, GIL hand-offs on a
+busy CPU) than they compute. :class:`StageChain` runs them one after the other in the thread of
+the first, under its name; each later stage's time is reported as a sub-step
+(``detect.track``, ``ik.project`` in the timing tables).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+class StageChain:
+    """Run ``stages`` in order as one stage named after the first.
+
+    Attributes of the first stage (``failures``, ``faces``, ``detector_runs``, …) are reachable
+    on the chain itself; the others through :attr:`stages`.
+    """
+
+    def __init__(self, *stages: Any) -> None:
+        if not stages:
+            raise ValueError("StageChain needs at least one stage")
+        self.stages = list(stages)
+        self.name = self.stages[0].name
+
+    def __call__(self, p):
+        p = self.stages[0](p)
+        for s in self.stages[1:]:
+            t0 = time.perf_counter()
+            p = s(p)
+            p.timings[s.name] = (time.perf_counter() - t0) * 1000.0
+        return p
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "stages":  # not set yet (e.g. during unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.stages[0], name)
+
+    def close(self) -> None:
+        for s in self.stages:
+            s.close()
