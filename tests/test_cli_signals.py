@@ -121,8 +121,8 @@ def test_interrupt_while_loading_says_nothing_was_processed(tmp_path: Path, monk
     """Ctrl-C in the first seconds of `video` (the models still loading): said plainly, no file."""
     import cv2
 
-    import perspose_rt.pipeline.build as build
     from perspose_rt.cli import main
+    from perspose_rt.pipeline import build
 
     video = tmp_path / "v.avi"
     wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
@@ -141,7 +141,7 @@ def test_interrupt_while_loading_says_nothing_was_processed(tmp_path: Path, monk
 
 
 def test_a_full_disk_names_the_result_file_and_keeps_the_old_one(tmp_path: Path, monkeypatch) -> None:
-    import perspose_rt.io.results as results
+    from perspose_rt.io import results
 
     target = tmp_path / "out.npz"
     target.write_bytes(b"the previous result")
