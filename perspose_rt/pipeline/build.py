@@ -80,7 +80,11 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
     }
-    stages = [DetectStage(static_image_mode=opts.static_images,
+    # One temporal filter, not two: MediaPipe's landmark smoothing is off when our smoother runs
+    # (its lag would add to the one our filters promise); with --smoothing none it is MediaPipe's.
+    detector_smoothing = not opts.static_images and opts.smoothing == "none"
+    meta["detector_smoothing"] = detector_smoothing
+    stages = [DetectStage(static_image_mode=opts.static_images, smooth_landmarks=detector_smoothing,
                           min_detection_confidence=opts.min_detection_confidence), LiftStage(lifter)]
     return stages, meta
 
@@ -110,6 +114,7 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
         "weights": weights.name,
         "weights_sha256": _sha256(hash_file) if hash_file is not None else None,
+        "detector_smoothing": False,  # the detector runs on each frame alone (static image mode)
     }
     return [stage], meta
 

@@ -28,15 +28,19 @@ class DetectStage:
     Args:
         static_image_mode: True for unrelated photos (detector on every image), False for video.
         min_detection_confidence: MediaPipe's person-detection threshold.
+        smooth_landmarks: MediaPipe's own landmark smoothing (video only); off when the pipeline
+            smooths the 3D joints itself, so the two filters' lags do not add up.
     """
 
     name = "detect"
 
-    def __init__(self, static_image_mode: bool = False, min_detection_confidence: float = 0.5) -> None:
+    def __init__(self, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
+                 smooth_landmarks: bool | None = None) -> None:
         from perspose_rt.detect import BlazePoseDetector
 
         self.detector = BlazePoseDetector(static_image_mode=static_image_mode,
-                                          min_detection_confidence=min_detection_confidence)
+                                          min_detection_confidence=min_detection_confidence,
+                                          smooth_landmarks=smooth_landmarks)
 
     def __call__(self, p: Packet) -> Packet:
         from perspose_rt.detect import blazepose_to_h36m
