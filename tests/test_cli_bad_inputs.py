@@ -334,3 +334,25 @@ def test_broken_pipe_is_quiet(capsys) -> None:
 
 def test_debug_flag_is_accepted(capsys) -> None:
     assert main(["--debug", "camera", "--resolution", "640x480", "--fov", "60"]) == 0
+
+
+def test_a_cuda_device_that_is_not_there_is_one_line(ws: Workspace, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible here")
+    code = main(_argv([*V, "--estimator", "perspose", "--weights", "{res_good.npz}", "--device", "cuda:0"], ws))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and lines == [("perspose-rt: error: --device cuda:0: no CUDA GPU is visible to PyTorch "
+                                   "(use --device cpu)")]
+
+
+def test_a_corrupt_resumable_checkpoint_is_one_line(h36m_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(os.urandom(1000))
+    code = main(["train-lifter", "--data", str(h36m_dir), "--out", str(run), "--steps", "2", "--batch", "4",
+                 "--no-progress"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, lines
+    assert len(lines) == 1 and "checkpoint.pt cannot be resumed" in lines[0] and "delete it" in lines[0]

@@ -101,6 +101,9 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     weights = Path(opts.weights)
     if not weights.exists():
         raise UserError(f"weights not found: {weights}")
+    from perspose_rt.cli.validate import check_device
+
+    check_device(opts.device)  # before any model loads: "no CUDA GPU" is one line
     backend = open_backend(opts.backend, weights, device=opts.device)
     detector = BlazePoseDetector(static_image_mode=True,
                                  min_detection_confidence=opts.min_detection_confidence)
