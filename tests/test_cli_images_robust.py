@@ -85,3 +85,32 @@ def test_pillows_decompression_bomb_guard_is_one_line(tmp_path: Path, monkeypatc
     assert main(["camera", str(big)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "big.png has 1.2 megapixels" in err[0], err
+
+
+def test_a_signal_mid_folder_keeps_the_photos_done(tmp_path: Path, monkeypatch) -> None:
+    """SIGHUP (like Ctrl-C and SIGTERM) while the 2nd of 3 photos is drawn: the poses computed so
+    far (the 1st and 2nd) are saved, marked as interrupted, the 3rd is never read; exit 129."""
+    import signal
+
+    from perspose_rt.errors import Interrupted
+    from perspose_rt.viz import overlay
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg(photos / name)
+    real, calls = overlay.draw_hud, []
+
+    def hud(img, lines):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Interrupted(signal.SIGHUP, "SIGHUP")
+        return real(img, lines)
+
+    monkeypatch.setattr(overlay, "draw_hud", hud)
+    out = tmp_path / "out"
+    assert main(["images", str(photos), "--out", str(out), "--no-3d"]) == 129
+    r = load_result(out / "results.npz")
+    assert r.meta["files"] == ["a.jpg", "b.jpg"] and len(r) == 2
+    assert (out / "a_overlay.jpg").is_file() and not (out / "b_overlay.jpg").exists()
+    assert r.meta["interrupted"] is True and r.meta["stop_reason"] == "SIGHUP" and r.meta["complete"] is False

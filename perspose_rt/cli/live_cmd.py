@@ -120,7 +120,9 @@ class LiveSession:
         self.n += 1
         if self.writer is not None:
             self.writer.add(p.pose, p.pose_raw_cam)
-            self.saver.maybe_save(time.perf_counter())
+            # a periodic save is not a finished recording: say so, in case nothing else is written
+            self.saver.maybe_save(time.perf_counter(), complete=False, interrupted=False, error=None,
+                                  stop_reason="in progress (periodic save)")
         keys = self._show(p) if self.view else []
         if not self.handle_keys(keys, p):
             return False
