@@ -61,6 +61,8 @@ def test_sigterm_on_live_record_keeps_the_whole_recording(video_path: Path, tmp_
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline:  # the first periodic save: one frame
         time.sleep(0.1)
+    early = load_result(out)  # a periodic save never looks like a finished recording
+    assert early.meta["complete"] is False and early.meta["stop_reason"].startswith("in progress")
     time.sleep(3.0)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
