@@ -183,7 +183,7 @@ class LiveSession:
 
 def run(args: argparse.Namespace) -> int:
     from perspose_rt.errors import interrupt_exit_code
-    from perspose_rt.pipeline.build import build_stages
+    from perspose_rt.pipeline.build import build_stages, check_estimator_inputs
     from perspose_rt.pipeline.live_sources import open_live_source
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import drive
@@ -197,11 +197,13 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.record, "--record", (args.calib, args.lifter_weights, args.weights))
     if args.out_dir.exists() and not args.out_dir.is_dir():
         raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
+    options = estimator_options(args)
+    check_estimator_inputs(options)
     w, h = args.resolution or (None, None)
     source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
                               fps=args.fps, retry_s=args.retry)
     try:
-        stages, meta = build_stages(estimator_options(args), fps=source.fps)
+        stages, meta = build_stages(options, fps=source.fps)
     except BaseException:
         source.close()
         raise

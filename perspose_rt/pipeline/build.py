@@ -95,15 +95,8 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.metrics.joints import PERSPOSE25_NAMES
     from perspose_rt.pipeline.perspose_stage import PersPoseStage
 
-    if opts.weights is None:
-        raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
-                        "engine folder); no PersPose weights ship with perspose-rt")
+    _check_perspose_options(opts)
     weights = Path(opts.weights)
-    if not weights.exists():
-        raise UserError(f"weights not found: {weights}")
-    from perspose_rt.cli.validate import check_device
-
-    check_device(opts.device)  # before any model loads: "no CUDA GPU" is one line
     backend = open_backend(opts.backend, weights, device=opts.device)
     detector = BlazePoseDetector(static_image_mode=True,
                                  min_detection_confidence=opts.min_detection_confidence)
@@ -122,24 +115,52 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     return [stage], meta
 
 
+def _check_perspose_options(opts: EstimatorOptions) -> None:
+    if opts.weights is None:
+        raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
+                        "engine folder); no PersPose weights ship with perspose-rt")
+    if not Path(opts.weights).exists():
+        raise UserError(f"weights not found: {opts.weights}")
+    from perspose_rt.cli.validate import check_device
+
+    check_device(opts.device)  # "no CUDA GPU" is one line
+
+
+def _check_combinations(opts: EstimatorOptions) -> None:
+    if opts.name not in ESTIMATORS:
+        raise UserError(f"unknown estimator {opts.name!r}; choose one of {', '.join(ESTIMATORS)}")
+    if opts.rigid and opts.static_images:
+        raise UserError("--rigid fits bone lengths over time: use it for videos and live input, not photos")
+    if opts.rigid and (not opts.ik or opts.name != "lifter"):
+        raise UserError("--rigid needs the IK of the lifter's H36M-17 skeleton (not with --no-ik or --estimator perspose)")
+
+
+def check_estimator_inputs(opts: EstimatorOptions) -> None:
+    """Everything about ``opts`` that can be checked before a source is opened or MediaPipe starts:
+    option combinations, the weights files (a custom lifter is read once here, which names a
+    corrupt file in one line) and the device. Raises a one-line :class:`UserError`."""
+    _check_combinations(opts)
+    if opts.name == "lifter" and opts.lifter_weights is not None:
+        from perspose_rt.lifter.weights import load_weights
+
+        load_weights(opts.lifter_weights)
+    elif opts.name == "perspose":
+        _check_perspose_options(opts)
+
+
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
     from perspose_rt.pipeline.post import IKStage, SmoothStage, SMPLIKStage
 
+    _check_combinations(opts)
     if opts.name == "lifter":
         stages, meta = _lifter_stages(opts)
-    elif opts.name == "perspose":
-        stages, meta = _perspose_stages(opts)
     else:
-        raise UserError(f"unknown estimator {opts.name!r}; choose one of {', '.join(ESTIMATORS)}")
+        stages, meta = _perspose_stages(opts)
     smoothing = "none" if opts.static_images else opts.smoothing
     stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
     meta["smoothing"] = smoothing
     meta["smoothing_settings"] = _settings(stages[-1].smoother)
-    if opts.rigid and opts.static_images:
-        raise UserError("--rigid fits bone lengths over time: use it for videos and live input, not photos")
-    if opts.rigid and (not opts.ik or meta["joint_format"] != "h36m17"):
-        raise UserError("--rigid needs the IK of the lifter's H36M-17 skeleton (not with --no-ik or --estimator perspose)")
     if opts.ik and meta["joint_format"] == "h36m17":
         stages.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
