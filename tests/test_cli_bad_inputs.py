@@ -381,3 +381,17 @@ def test_a_corrupt_resumable_checkpoint_is_one_line(h36m_dir: Path, tmp_path: Pa
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2, lines
     assert len(lines) == 1 and "checkpoint.pt cannot be resumed" in lines[0] and "delete it" in lines[0]
+
+
+def test_a_missing_camera_is_one_line_even_from_opencv() -> None:
+    """OpenCV prints its own warnings from C++ (not captured in-process): the console script keeps
+    them for -v, so a camera that is not there is still one line."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    r = subprocess.run([sys.executable, "-m", "perspose_rt", "live", "--camera", "99", "--no-view", "--retry", "0"],
+                       check=False, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "perspose-rt: error: cannot open camera 99 (is it connected, and not used by another program?)"]
