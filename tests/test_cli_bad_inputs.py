@@ -8,6 +8,7 @@ must be byte-identical and no new file may have appeared.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -167,6 +168,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("lifter-garbage-safetensors", [*V, "--lifter-weights", "{lifter_garbage.json}"], "not a usable"),
     ("lifter-fifo", [*V, "--lifter-weights", "{fifo.json}"], "not a regular file"),
     ("perspose-device", [*V, "--estimator", "perspose", "--device", "cuda:x"], "--device"),
+    ("perspose-no-weights", [*V, "--estimator", "perspose"], "needs --weights"),
+    ("perspose-weights-missing", [*V, "--estimator", "perspose", "--weights", "{missing.onnx}"], "not found"),
+    ("rigid-no-ik", [*V, "--rigid", "--no-ik"], "--rigid"),
+    ("images-rigid", ["images", "{photos}", "--out", "{out_images}", "--rigid"], "--rigid"),
     # images
     ("images-missing", ["images", "{missing_dir}", "--out", "{out_images}"], "not found"),
     ("images-out-is-file", ["images", "{photos}", "--out", "{a_file}"], "existing file"),
@@ -251,6 +256,23 @@ CASES: list[tuple[str, list[str], str]] = [
 ]
 
 
+@contextlib.contextmanager
+def _log_to_stderr():
+    """Warnings logged during the run reach stderr, as they do for the console script, so that a
+    warning printed before the error counts as a second line."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
 def _argv(template: list[str], ws: Workspace) -> list[str]:
     out = []
     for t in template:
@@ -266,7 +288,8 @@ def test_bad_input_is_one_line_and_exit_2(ws: Workspace, argv: list[str], phrase
                                           monkeypatch) -> None:
     monkeypatch.delenv("PERSPOSE_DEBUG", raising=False)
     before = ws.snapshot()
-    code = main(_argv(argv, ws))
+    with _log_to_stderr():  # as the console script does (pytest captures log records otherwise)
+        code = main(_argv(argv, ws))
     cap = capsys.readouterr()
     lines = cap.err.strip().splitlines()
     assert code == 2, cap.err
@@ -334,3 +357,41 @@ def test_broken_pipe_is_quiet(capsys) -> None:
 
 def test_debug_flag_is_accepted(capsys) -> None:
     assert main(["--debug", "camera", "--resolution", "640x480", "--fov", "60"]) == 0
+
+
+def test_a_cuda_device_that_is_not_there_is_one_line(ws: Workspace, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible here")
+    with _log_to_stderr():
+        code = main(_argv([*V, "--estimator", "perspose", "--weights", "{res_good.npz}", "--device", "cuda:0"],
+                          ws))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and lines == [("perspose-rt: error: --device cuda:0: no CUDA GPU is visible to PyTorch "
+                                   "(use --device cpu)")]
+
+
+def test_a_corrupt_resumable_checkpoint_is_one_line(h36m_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(os.urandom(1000))
+    code = main(["train-lifter", "--data", str(h36m_dir), "--out", str(run), "--steps", "2", "--batch", "4",
+                 "--no-progress"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, lines
+    assert len(lines) == 1 and "checkpoint.pt cannot be resumed" in lines[0] and "delete it" in lines[0]
+
+
+def test_a_missing_camera_is_one_line_even_from_opencv() -> None:
+    """OpenCV prints its own warnings from C++ (not captured in-process): the console script keeps
+    them for -v, so a camera that is not there is still one line."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    r = subprocess.run([sys.executable, "-m", "perspose_rt", "live", "--camera", "99", "--no-view", "--retry", "0"],
+                       check=False, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "perspose-rt: error: cannot open camera 99 (is it connected, and not used by another program?)"]

@@ -42,6 +42,8 @@ def test_every_frame_of_the_skater_is_valid(skating) -> None:
     assert r.meta["estimator"] == "lifter" and r.joint_names == list(H36M17_NAMES)
     assert r.meta["intrinsics_source"].startswith("default:") and r.meta["n_failed_frames"] == 0
     assert len(r.meta["weights_sha256"]) == 64 and r.meta["smoothing"] == "kalman-cv"
+    assert r.meta["detector_smoothing"] is False  # one temporal filter: ours
+    assert r.meta["complete"] is True and r.meta["stop_reason"] == "max-frames" and r.meta["error"] is None
     assert {"detect", "lift", "smooth", "ik"} <= set(r.meta["timings"]["stages_ms"])
     assert np.all(r["joints_cam"][:, :, 2] > 1.0)  # in front of the camera, metres away
     assert r["rotations"].shape == (N_FRAMES, 17, 3, 3) and r["rotations_valid"].all()

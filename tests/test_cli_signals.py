@@ -61,6 +61,8 @@ def test_sigterm_on_live_record_keeps_the_whole_recording(video_path: Path, tmp_
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline:  # the first periodic save: one frame
         time.sleep(0.1)
+    early = load_result(out)  # a periodic save never looks like a finished recording
+    assert early.meta["complete"] is False and early.meta["stop_reason"].startswith("in progress")
     time.sleep(3.0)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
@@ -121,8 +123,8 @@ def test_interrupt_while_loading_says_nothing_was_processed(tmp_path: Path, monk
     """Ctrl-C in the first seconds of `video` (the models still loading): said plainly, no file."""
     import cv2
 
-    import perspose_rt.pipeline.build as build
     from perspose_rt.cli import main
+    from perspose_rt.pipeline import build
 
     video = tmp_path / "v.avi"
     wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
@@ -141,7 +143,7 @@ def test_interrupt_while_loading_says_nothing_was_processed(tmp_path: Path, monk
 
 
 def test_a_full_disk_names_the_result_file_and_keeps_the_old_one(tmp_path: Path, monkeypatch) -> None:
-    import perspose_rt.io.results as results
+    from perspose_rt.io import results
 
     target = tmp_path / "out.npz"
     target.write_bytes(b"the previous result")
@@ -170,3 +172,52 @@ def test_stop_metadata_tells_every_way_a_run_ends() -> None:
     failed = stop_metadata(RuntimeError("camera unplugged"))
     assert failed["stop_reason"] == "error" and failed["error"] == "RuntimeError: camera unplugged"
     assert stop_metadata(BrokenPipeError())["stop_reason"] == "broken pipe"
+
+
+def _tiny_video(path: Path, n: int = 6) -> Path:
+    import cv2
+
+    wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    for _ in range(n):
+        wr.write(np.full((48, 64, 3), 90, np.uint8))
+    wr.release()
+    return path
+
+
+def test_a_full_disk_during_video_is_one_line_and_keeps_the_overlay(tmp_path: Path, monkeypatch, capsys) -> None:
+    from perspose_rt.cli import main
+    from perspose_rt.io import results
+
+    video = _tiny_video(tmp_path / "v.avi")
+    out, overlay = tmp_path / "o.npz", tmp_path / "o.mp4"
+
+    def disk_full(file, **arrays):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results.np, "savez_compressed", disk_full)
+    assert main(["video", str(video), "--out", str(out), "--overlay", str(overlay), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"perspose-rt: error: no space left on the device writing {out} (free some space and run again)"
+    assert sum(line.startswith("perspose-rt:") for line in err) == 1
+    assert not out.exists() and overlay.is_file()  # what could be kept is kept
+
+
+def test_a_stream_that_fails_is_recorded_with_its_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A recording that ends because the camera stopped delivering says so in its metadata."""
+    from perspose_rt.cli import main
+    from perspose_rt.pipeline import live_sources
+
+    def unplugged(*a, **k):
+        img = np.full((240, 320, 3), 90, np.uint8)
+        return live_sources.SimulatedCamera([img], fps=60.0, disconnect_after=12, retry_s=0.3,
+                                            intrinsics=k.get("intrinsics", a[1] if len(a) > 1 else None))
+
+    monkeypatch.setattr(live_sources, "open_live_source", unplugged)
+    out = tmp_path / "rec.npz"
+    assert main(["live", "--camera", "sim:unplugged", "--no-view", "--record", str(out), "--no-ik"]) == 2
+    err = capsys.readouterr().err
+    assert "stopped delivering frames" in err
+    r = load_result(out)
+    assert 1 <= len(r) <= 12
+    assert r.meta["complete"] is False and r.meta["stop_reason"] == "error"
+    assert "stopped delivering frames" in r.meta["error"]

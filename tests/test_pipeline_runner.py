@@ -1,4 +1,9 @@
-"""Threaded pipeline: order, no drops for files, drops for live sources, errors, shutdown, timing."""
+"""Threaded pipeline: order, no drops for files, drops for live sources, errors, shutdown, statistics.
+
+Only behaviour is tested here (order, counts, which frames are kept, what is closed when); how
+fast the stages and the end-to-end latency are is measured by ``perspose-rt bench pipeline``
+(docs/BENCHMARKS.md), not asserted by timed tests.
+"""
 
 from __future__ import annotations
 
@@ -70,10 +75,11 @@ def test_file_source_keeps_every_frame_in_order() -> None:
     s = p.stats.summary()
     assert s["frames_in"] == s["frames_out"] == 50 and s["dropped"] == 0
     assert list(s["stages_ms"])[:4] == ["capture", "a", "b", "c"]
-    assert s["stages_ms"]["b"]["p50"] >= 1.0 and s["stages_ms"]["a.sub"]["p50"] == 0.5
-    # CPU time of the stage's thread: sleeping costs (almost) none of it
-    assert s["stages_cpu_ms"]["b"]["n"] == 50 and s["stages_cpu_ms"]["b"]["p50"] < 0.5
-    assert "a.sub" not in s["stages_cpu_ms"]
+    # one sample per frame and stage; a stage's own sub-timings are reported as it gave them
+    assert all(s["stages_ms"][k]["n"] == 50 for k in ("capture", "a", "b", "c"))
+    assert s["stages_ms"]["a.sub"] == {"p50": 0.5, "p95": 0.5, "mean": 0.5, "max": 0.5, "n": 50}
+    # CPU time is per stage call (not for sub-timings, which a stage measures itself)
+    assert s["stages_cpu_ms"]["b"]["n"] == 50 and "a.sub" not in s["stages_cpu_ms"]
     assert s["latency_ms"]["n"] == 50 and s["throughput_fps"] > 0
     assert src.closed and all(st.closed for st in stages)
     assert not _threads_left()
@@ -87,19 +93,19 @@ def test_live_source_keeps_only_the_newest_frame() -> None:
     idx = [q.frame.index for q in out]
     assert idx == sorted(idx) and len(idx) < 100
     assert p.stats.dropped > 0 and p.stats.dropped + len(idx) >= 95
-    # Latency stays near one stage time: frames never queue up behind the slow stage.
-    assert p.stats.summary()["latency_ms"]["p50"] < 100
+    # Frames never queue up behind the slow stage: while it works, newer frames replace older
+    # ones, so consecutive results skip frames (latency itself: `perspose-rt bench pipeline`).
+    assert np.median(np.diff(idx)) >= 2
 
 
 @pytest.mark.parametrize("where", ["stage", "source"])
 def test_failure_stops_everything_with_the_stage_error(where: str) -> None:
     src = ListSource(1000, fail_at=7 if where == "source" else None)
     stages = [Step("a"), Step("b", fail_at=5 if where == "stage" else None), Step("c")]
-    t0 = time.monotonic()
     with pytest.raises(PipelineError) as info, Pipeline(src, stages) as p:
         for _ in p.results():
             pass
-    assert time.monotonic() - t0 < 5
+    assert src.i < 100  # the source stopped too, long before its 1000 frames
     assert info.value.stage == ("b" if where == "stage" else "capture")
     assert isinstance(info.value.__cause__, RuntimeError | OSError)
     assert not _threads_left()
@@ -161,3 +167,85 @@ def test_ring_buffer_keeps_constant_memory() -> None:
         st.record("x", float(i))
     s = st.summary()["stages_ms"]["x"]
     assert s["n"] == 100 and s["p50"] == 97.5  # percentiles over the last 4 samples
+
+
+class BusyStage(Step):
+    """A stage whose first call takes ``busy_s``; records whether it was closed during a call."""
+
+    def __init__(self, busy_s: float) -> None:
+        super().__init__("busy")
+        self.busy_s, self.in_call, self.closed_during_call = busy_s, threading.Event(), False
+        self.finished = threading.Event()
+
+    def __call__(self, p: Packet) -> Packet:
+        self.in_call.set()
+        time.sleep(self.busy_s)
+        self.in_call.clear()
+        self.finished.set()
+        return super().__call__(p)
+
+    def close(self) -> None:
+        self.closed_during_call |= self.in_call.is_set()
+        super().close()
+
+
+def test_close_never_closes_a_stage_that_is_still_running() -> None:
+    """A slow first inference interrupted (Ctrl-C) outlives the join: its stage must not be
+    closed under it; the thread closes it when the call returns."""
+    busy = BusyStage(busy_s=0.6)
+    p = Pipeline(ListSource(3), [busy, Step("after")], join_timeout_s=0.05)
+    p.start()
+    assert busy.in_call.wait(5)
+    p.close()  # the join times out: the stage is still inside its call
+    assert not busy.closed and not busy.closed_during_call
+    assert busy.finished.wait(5)
+    deadline = time.monotonic() + 5
+    while not busy.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert busy.closed and not busy.closed_during_call
+    assert p.stages[1].closed  # the idle stage was closed at once
+
+
+def test_summary_is_safe_while_stages_add_new_timings() -> None:
+    """The live HUD calls summary() mid-run while stage threads add sub-timing keys: without the
+    lock this raised "dictionary changed size during iteration"."""
+    import sys
+
+    from perspose_rt.pipeline.timing import PipelineStats
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: the race shows within a few rounds
+    try:
+        for _ in range(5):
+            st = PipelineStats(capacity=4)
+            stop = threading.Event()
+
+            def stage_thread(st=st, stop=stop) -> None:
+                for i in range(300):
+                    if stop.is_set():
+                        return
+                    st.record(f"stage.sub{i}", 1.0, cpu_ms=0.5)
+                    time.sleep(0.0002)
+
+            t = threading.Thread(target=stage_thread)
+            t.start()
+            try:
+                while t.is_alive():
+                    st.summary()
+            finally:
+                stop.set()
+                t.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_frames_in_counts_every_frame_from_several_threads() -> None:
+    from perspose_rt.pipeline.timing import PipelineStats
+
+    st = PipelineStats()
+    threads = [threading.Thread(target=lambda: [st.count_input() for _ in range(20000)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert st.frames_in == 80000

@@ -81,3 +81,18 @@ def test_track_start_on_a_moving_joint(name: str, fps: float) -> None:
                     for i in range(n)])
     assert err.max() < 6e-3, err
     assert err[n // 3:].max() < 1e-3, err
+
+
+def test_mediapipe_landmark_smoothing_is_off_when_the_pipeline_smooths() -> None:
+    """Two filters in a row add their lags: MediaPipe's own landmark smoothing runs only when
+    the pipeline's smoother is off (``--smoothing none``), never on photos."""
+    from perspose_rt.pipeline.build import EstimatorOptions, build_stages
+
+    for opts, expected in ((EstimatorOptions(smoothing="kalman-cv", ik=False), False),
+                           (EstimatorOptions(smoothing="one-euro", ik=False), False),
+                           (EstimatorOptions(smoothing="none", ik=False), True),
+                           (EstimatorOptions(smoothing="none", ik=False, static_images=True), False)):
+        stages, meta = build_stages(opts, fps=FPS)
+        for s in stages:
+            s.close()
+        assert meta["detector_smoothing"] is expected, opts

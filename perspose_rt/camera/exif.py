@@ -58,18 +58,20 @@ def _open_image(path: Path):
         _heif_registered = True
     if not path.is_file():
         raise InputError(f"image not found: {path}")
-    too_big = (f"{path.name} is larger than {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, the most perspose-rt "
-               "decodes (about {mp:.0f} MP); downscale it first (the EXIF focal length stays valid)")
+    too_big = ("{name} has {mp:.1f} megapixels, more than the {limit:g} MP perspose-rt decodes; downscale "
+               "it first (its EXIF focal length stays valid)")
+    limit = round(MAX_IMAGE_PIXELS / 1e6, 1)
     try:
         img = Image.open(path)  # reads the header only
         w, h = img.size
         if w * h > MAX_IMAGE_PIXELS:
             img.close()
-            raise InputError(too_big.format(mp=w * h / 1e6))
+            raise InputError(too_big.format(name=path.name, mp=w * h / 1e6, limit=limit))
         img.load()
     except Image.DecompressionBombError as exc:
         m = re.search(r"\((\d+) pixels\)", str(exc))
-        raise InputError(too_big.format(mp=int(m.group(1)) / 1e6 if m else float("nan"))) from None
+        raise InputError(too_big.format(name=path.name, mp=int(m.group(1)) / 1e6 if m else float("nan"),
+                                        limit=limit)) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"cannot read image {path}: {exc}") from exc
     return img

@@ -176,5 +176,13 @@ def main(build_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str
     status = run_command(parse, debug=debug)
     if args is None or status != 0:
         return status
+    # OpenCV's own log lines ("can't open camera by index", …) repeat the one-line error a command
+    # prints; -v keeps them (and an explicit OPENCV_LOG_LEVEL always wins).
+    if not getattr(args, "verbose", False) and "OPENCV_LOG_LEVEL" not in os.environ:
+        os.environ["OPENCV_LOG_LEVEL"] = "FATAL"
+        cv2 = sys.modules.get("cv2")  # already loaded: it read the variable at import
+        if cv2 is not None:
+            with contextlib.suppress(Exception):
+                cv2.setLogLevel(1)  # 1 = FATAL (0 silent, 2 error, 3 warning, …)
     debug = debug or bool(getattr(args, "debug", False))
     return run_command(lambda: args._run(args), debug=debug)

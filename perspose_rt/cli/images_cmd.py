@@ -35,12 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.errors import InputError, interrupt_exit_code, stop_reason
     from perspose_rt.io.atomic import atomic_path
     from perspose_rt.io.results import ResultWriter
-    from perspose_rt.pipeline.build import build_stages
+    from perspose_rt.pipeline.build import build_stages, check_estimator_inputs
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import check_writable, drive, run_metadata, stop_metadata
     from perspose_rt.pipeline.sources import ImageFolderSource, Intrinsics
     from perspose_rt.viz.overlay import draw_hud, draw_people
 
+    options = estimator_options(args, static_images=True)
+    check_estimator_inputs(options)
     out_dir: Path = args.out
     same_folder = args.input.is_dir() and out_dir.resolve() == args.input.resolve()
     source = ImageFolderSource(args.input, Intrinsics(**camera_options(args)),
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         load_profile(args.calib)
     check_output_dir(out_dir, "--out")
     check_writable(out_dir / "results.npz", "--out", (args.calib, args.lifter_weights, args.weights))
-    stages, meta = build_stages(estimator_options(args, static_images=True))
+    stages, meta = build_stages(options)
     writer = ResultWriter(len(meta["joint_names"]), meta, max_people=meta["max_people"])
     files: list[str] = []
     cameras: list[str] = []

@@ -121,7 +121,9 @@ class LiveSession:
         self.n += 1
         if self.writer is not None:
             self.writer.add_frame(p.frame, p.people)
-            self.saver.maybe_save(time.perf_counter())
+            # a periodic save is not a finished recording: say so, in case nothing else is written
+            self.saver.maybe_save(time.perf_counter(), complete=False, interrupted=False, error=None,
+                                  stop_reason="in progress (periodic save)")
         keys = self._show(p) if self.view else []
         if not self.handle_keys(keys, p):
             return False
@@ -182,7 +184,7 @@ class LiveSession:
 
 def run(args: argparse.Namespace) -> int:
     from perspose_rt.errors import interrupt_exit_code
-    from perspose_rt.pipeline.build import build_stages
+    from perspose_rt.pipeline.build import build_stages, check_estimator_inputs
     from perspose_rt.pipeline.live_sources import open_live_source
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import drive
@@ -196,11 +198,13 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.record, "--record", (args.calib, args.lifter_weights, args.weights))
     if args.out_dir.exists() and not args.out_dir.is_dir():
         raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
+    options = estimator_options(args)
+    check_estimator_inputs(options)
     w, h = args.resolution or (None, None)
     source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
                               fps=args.fps, retry_s=args.retry)
     try:
-        stages, meta = build_stages(estimator_options(args), fps=source.fps)
+        stages, meta = build_stages(options, fps=source.fps)
     except BaseException:
         source.close()
         raise

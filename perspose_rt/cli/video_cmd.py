@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from perspose_rt.errors import UsageError, interrupt_exit_code, stop_reason
     from perspose_rt.io.results import ResultWriter
-    from perspose_rt.pipeline.build import build_stages
+    from perspose_rt.pipeline.build import build_stages, check_estimator_inputs
     from perspose_rt.pipeline.runner import Pipeline
     from perspose_rt.pipeline.session import OverlayVideo, check_writable, drive, run_metadata, stop_metadata
     from perspose_rt.pipeline.sources import Intrinsics, VideoFileSource
@@ -46,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
         if args.overlay.suffix.lower() not in OVERLAY_SUFFIXES:
             raise UsageError(f"--overlay {args.overlay}: name a video file ({', '.join(OVERLAY_SUFFIXES)})")
         check_writable(args.overlay, "--overlay", (*inputs, args.out))
+    options = estimator_options(args)
+    check_estimator_inputs(options)  # a bad weights file is one line, before the video is opened
     source = VideoFileSource(args.input, Intrinsics(**camera_options(args)), max_frames=args.max_frames)
     try:
-        stages, meta = build_stages(estimator_options(args), fps=source.fps)
+        stages, meta = build_stages(options, fps=source.fps)
     except KeyboardInterrupt:
         source.close()
         print(f"perspose-rt: stopped while loading the models: no frame was processed, {args.out} not written",

@@ -6,8 +6,10 @@ download their models from the internet when constructed, so this wrapper never 
 and checks that the bundled files exist before starting MediaPipe.
 
 Modes: ``static_image_mode=True`` runs the person detector on every image (photos);
-``False`` tracks the person from frame to frame, re-detecting only when the track is lost, and
-smooths the landmarks (video and live).
+``False`` tracks the person from frame to frame, re-detecting only when the track is lost
+(video and live). MediaPipe's own landmark smoothing (``smooth_landmarks``) is a second temporal
+filter: the pipeline turns it off whenever it runs its own smoother on the 3D joints, so that the
+lag is the one its smoother promises (``perspose_rt/pipeline/build.py``).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class BlazePoseDetector:
         static_image_mode: ``True`` for unrelated photos, ``False`` to track through a video.
         min_detection_confidence: person-detector threshold in [0, 1].
         min_tracking_confidence: below it the tracker re-runs the person detector (video only).
+        smooth_landmarks: MediaPipe's landmark smoothing (video only; default: on in video mode).
 
     Use as a context manager or call :meth:`close`.
     """
@@ -70,7 +73,7 @@ class BlazePoseDetector:
     max_people = 1
 
     def __init__(self, static_image_mode: bool, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool | None = None) -> None:
         for name, v in (("min_detection_confidence", min_detection_confidence),
                         ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= v <= 1.0:
@@ -82,10 +85,12 @@ class BlazePoseDetector:
         from mediapipe.python.solutions import pose as mp_pose
 
         self.static_image_mode = bool(static_image_mode)
+        self.smooth_landmarks = (not self.static_image_mode if smooth_landmarks is None
+                                 else bool(smooth_landmarks) and not self.static_image_mode)
         self._pose = mp_pose.Pose(
             static_image_mode=self.static_image_mode,
             model_complexity=MODEL_COMPLEXITY,
-            smooth_landmarks=not self.static_image_mode,
+            smooth_landmarks=self.smooth_landmarks,
             enable_segmentation=False,
             min_detection_confidence=float(min_detection_confidence),
             min_tracking_confidence=float(min_tracking_confidence),

@@ -90,7 +90,11 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
     }
-    detector = make_detector(opts, static=opts.static_images)
+    # One temporal filter, not two: MediaPipe's landmark smoothing is off when our smoother runs
+    # (its lag would add to the one our filters promise); with --smoothing none it is MediaPipe's.
+    detector_smoothing = not opts.static_images and opts.smoothing == "none"
+    meta["detector_smoothing"] = detector_smoothing
+    detector = make_detector(opts, static=opts.static_images, smooth_landmarks=detector_smoothing)
     # one person: reported at once, as MediaPipe's own tracker does; several: a newcomer must be
     # seen twice (the first frame of a stream and photos excepted; see pipeline/tracking.py)
     settings = TrackerSettings(max_people=opts.max_people,
@@ -104,13 +108,16 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     return stages, meta
 
 
-def make_detector(opts: EstimatorOptions, static: bool):
+def make_detector(opts: EstimatorOptions, static: bool, smooth_landmarks: bool | None = None):
     """The person detector of a run: MediaPipe's legacy one-person solution for one person, the
-    Tasks PoseLandmarker (bundle built from the same wheel's models) for several."""
+    Tasks PoseLandmarker (bundle built from the same wheel's models) for several.
+    ``smooth_landmarks``: the legacy solution's own landmark smoothing (video only; ``None``: its
+    default); the Tasks landmarker has no such switch."""
     if opts.max_people == 1:
         from perspose_rt.detect import BlazePoseDetector
 
-        return BlazePoseDetector(static_image_mode=static, min_detection_confidence=opts.min_detection_confidence)
+        return BlazePoseDetector(static_image_mode=static, min_detection_confidence=opts.min_detection_confidence,
+                                 smooth_landmarks=smooth_landmarks)
     from perspose_rt.detect.tasks_pose import TasksPoseDetector
 
     return TasksPoseDetector("image" if static else "video", opts.max_people,
@@ -128,12 +135,8 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.metrics.joints import PERSPOSE25_NAMES
     from perspose_rt.pipeline.perspose_stage import PersPoseStage
 
-    if opts.weights is None:
-        raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
-                        "engine folder); no PersPose weights ship with perspose-rt")
+    _check_perspose_options(opts)
     weights = Path(opts.weights)
-    if not weights.exists():
-        raise UserError(f"weights not found: {weights}")
     backend = open_backend(opts.backend, weights, device=opts.device)
     detector = make_detector(opts, static=True)  # re-acquisition only: every call stands alone
     stage = PersPoseStage(backend, detector, track=not opts.static_images)
@@ -146,8 +149,42 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
         "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
         "weights": weights.name,
         "weights_sha256": _sha256(hash_file) if hash_file is not None else None,
+        "detector_smoothing": False,  # the detector runs on each frame alone (static image mode)
     }
     return [stage], meta
+
+
+def _check_perspose_options(opts: EstimatorOptions) -> None:
+    if opts.weights is None:
+        raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
+                        "engine folder); no PersPose weights ship with perspose-rt")
+    if not Path(opts.weights).exists():
+        raise UserError(f"weights not found: {opts.weights}")
+    from perspose_rt.cli.validate import check_device
+
+    check_device(opts.device)  # "no CUDA GPU" is one line
+
+
+def _check_combinations(opts: EstimatorOptions) -> None:
+    if opts.name not in ESTIMATORS:
+        raise UserError(f"unknown estimator {opts.name!r}; choose one of {', '.join(ESTIMATORS)}")
+    if opts.rigid and opts.static_images:
+        raise UserError("--rigid fits bone lengths over time: use it for videos and live input, not photos")
+    if opts.rigid and (not opts.ik or opts.name != "lifter"):
+        raise UserError("--rigid needs the IK of the lifter's H36M-17 skeleton (not with --no-ik or --estimator perspose)")
+
+
+def check_estimator_inputs(opts: EstimatorOptions) -> None:
+    """Everything about ``opts`` that can be checked before a source is opened or MediaPipe starts:
+    option combinations, the weights files (a custom lifter is read once here, which names a
+    corrupt file in one line) and the device. Raises a one-line :class:`UserError`."""
+    _check_combinations(opts)
+    if opts.name == "lifter" and opts.lifter_weights is not None:
+        from perspose_rt.lifter.weights import load_weights
+
+        load_weights(opts.lifter_weights)
+    elif opts.name == "perspose":
+        _check_perspose_options(opts)
 
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
@@ -157,20 +194,15 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
     from perspose_rt.pipeline.tracking import check_max_people
 
     check_max_people(opts.max_people)
+    _check_combinations(opts)
     if opts.name == "lifter":
         stages, meta = _lifter_stages(opts)
-    elif opts.name == "perspose":
-        stages, meta = _perspose_stages(opts)
     else:
-        raise UserError(f"unknown estimator {opts.name!r}; choose one of {', '.join(ESTIMATORS)}")
+        stages, meta = _perspose_stages(opts)
     smoothing = "none" if opts.static_images else opts.smoothing
     stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
     meta["smoothing"] = smoothing
     meta["smoothing_settings"] = _settings(stages[-1].smoother)
-    if opts.rigid and opts.static_images:
-        raise UserError("--rigid fits bone lengths over time: use it for videos and live input, not photos")
-    if opts.rigid and (not opts.ik or meta["joint_format"] != "h36m17"):
-        raise UserError("--rigid needs the IK of the lifter's H36M-17 skeleton (not with --no-ik or --estimator perspose)")
     if opts.ik and meta["joint_format"] == "h36m17":
         stages.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"

@@ -115,6 +115,11 @@ class Pipeline:
         self._threads: list[threading.Thread] = []
         self._join_timeout = join_timeout_s
         self._closed = False
+        # Closing: a thread still running after the join keeps its stage (or the source) open;
+        # the thread closes it itself when it ends (``_done``/``_deferred``, under ``_close_lock``).
+        self._close_lock = threading.Lock()
+        self._done: set[int] = set()  # thread slots that have ended: 0 = capture, i + 1 = stage i
+        self._deferred: set[int] = set()
 
     # ---------------------------------------------------------------- threads
     def _fail(self, stage: str, exc: BaseException) -> None:
@@ -124,6 +129,12 @@ class Pipeline:
         self._stop.set()
 
     def _capture(self) -> None:
+        try:
+            self._capture_loop()
+        finally:
+            self._thread_done(0)
+
+    def _capture_loop(self) -> None:
         out = self._channels[0]
         try:
             while not self._stop.is_set():
@@ -134,13 +145,36 @@ class Pipeline:
                     out.put(END, self._stop)
                     return
                 self.stats.record("capture", (t1 - t0) * 1000.0)
-                self.stats.frames_in += 1
+                self.stats.count_input()
                 t_cap = frame.timestamp if self.source.live else t1
                 out.put(Packet(frame=frame, t_capture=t_cap), self._stop)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
             self._fail("capture", exc)
 
     def _work(self, i: int) -> None:
+        try:
+            self._work_loop(i)
+        finally:
+            self._thread_done(i + 1)
+
+    def _thread_done(self, slot: int) -> None:
+        """A thread ends: if the pipeline was closed while it still ran, close what it used."""
+        with self._close_lock:
+            self._done.add(slot)
+            if slot in self._deferred:
+                self._close_slot(slot)
+
+    def _close_slot(self, slot: int) -> None:
+        what = "the source" if slot == 0 else f"stage {self.stages[slot - 1].name}"
+        try:
+            if slot == 0:
+                self.source.close()
+            else:
+                self.stages[slot - 1].close()
+        except Exception:
+            log.exception("closing %s failed", what)
+
+    def _work_loop(self, i: int) -> None:
         stage, inp, out = self.stages[i], self._channels[i], self._channels[i + 1]
         try:
             while True:
@@ -214,17 +248,16 @@ class Pipeline:
         for t in self._threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
             if t.is_alive():
-                log.warning("thread %s did not stop within %.0f s (left as a daemon)", t.name,
-                            self._join_timeout)
-        for s in self.stages:
-            try:
-                s.close()
-            except Exception:
-                log.exception("closing stage %s failed", s.name)
-        try:
-            self.source.close()
-        except Exception:
-            log.exception("closing the source failed")
+                log.warning("thread %s did not stop within %.0f s (left as a daemon; it closes its "
+                            "stage when it ends)", t.name, self._join_timeout)
+        # A stage (or the source) whose thread is still inside a call is not closed under it
+        # (a slow first inference interrupted by Ctrl-C would have its backend freed mid-call).
+        with self._close_lock:
+            for slot in range(len(self.stages) + 1):
+                if self._threads and slot not in self._done:
+                    self._deferred.add(slot)
+                else:
+                    self._close_slot(slot)
         self.stats.dropped = self.dropped
         self.stats.failed = self.source.failed
 

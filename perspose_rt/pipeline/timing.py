@@ -78,6 +78,11 @@ class PipelineStats:
             if cpu_ms is not None:
                 self.stage_cpu_ms.setdefault(stage, RingBuffer(self.capacity)).add(cpu_ms)
 
+    def count_input(self) -> None:
+        """One frame was taken from the source (called by the capture thread)."""
+        with self._lock:
+            self.frames_in += 1
+
     def record_output(self, capture_time: float, now: float | None = None) -> None:
         """One result reached the sinks; ``capture_time`` is on the ``time.perf_counter`` clock."""
         now = time.perf_counter() if now is None else now
@@ -102,31 +107,40 @@ class PipelineStats:
 
     def recent_fps(self, window: int = 30) -> float:
         """Results per second over the last ``window`` results (for a live HUD)."""
-        t = self._out_times.values(last=window)
+        with self._lock:
+            t = self._out_times.values(last=window)
         return float((t.size - 1) / (t[-1] - t[0])) if t.size >= 2 and t[-1] > t[0] else 0.0
 
     def recent_latency_ms(self, window: int = 30) -> float:
-        v = self.latency_ms.values(last=window)
+        with self._lock:
+            v = self.latency_ms.values(last=window)
         return float(np.median(v)) if v.size else 0.0
 
     def summary(self) -> dict:
-        """A JSON-serialisable summary: per-stage and latency ``{p50, p95, mean, max, n}`` (ms)."""
-        def stats(buf: RingBuffer) -> dict | None:
-            v = buf.values()
+        """A JSON-serialisable summary: per-stage and latency ``{p50, p95, mean, max, n}`` (ms).
+
+        Safe while the stage threads record (the live HUD's ``r``/``s`` keys call it mid-run): the
+        samples are copied under the lock, the percentiles computed outside it.
+        """
+        with self._lock:
+            stages = {k: (b.values(), b.count) for k, b in self.stage_ms.items()}
+            cpu = {k: (b.values(), b.count) for k, b in self.stage_cpu_ms.items()}
+            latency = (self.latency_ms.values(), self.latency_ms.count)
+            counts = {"throughput_fps": self.throughput_fps, "frames_in": self.frames_in,
+                      "frames_out": self.frames_out, "dropped": self.dropped, "failed": self.failed}
+
+        def stats(sample: tuple) -> dict | None:
+            v, n = sample
             if v.size == 0:
                 return None
             s = Stats.of(v)
-            return {"p50": s.p50, "p95": s.p95, "mean": s.mean, "max": s.max, "n": buf.count}
+            return {"p50": s.p50, "p95": s.p95, "mean": s.mean, "max": s.max, "n": n}
 
         return {
-            "stages_ms": {k: stats(b) for k, b in self.stage_ms.items()},
-            "stages_cpu_ms": {k: stats(b) for k, b in self.stage_cpu_ms.items()},
-            "latency_ms": stats(self.latency_ms),
-            "throughput_fps": self.throughput_fps,
-            "frames_in": self.frames_in,
-            "frames_out": self.frames_out,
-            "dropped": self.dropped,
-            "failed": self.failed,
+            "stages_ms": {k: stats(b) for k, b in stages.items()},
+            "stages_cpu_ms": {k: stats(b) for k, b in cpu.items()},
+            "latency_ms": stats(latency),
+            **counts,
         }
 
     def table(self) -> str:
