@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from perspose_rt.errors import UserError
+from perspose_rt.io.weights_path import resolve_weights_path
 
 log = logging.getLogger(__name__)
 
 ESTIMATORS = ("lifter", "perspose")
+#: what ``--weights NAME`` may stand for, per backend (an engine folder is always taken as is).
+_STEM_SUFFIXES = {"torch": (".json", ".safetensors"), "onnxruntime": (".onnx",)}
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,13 @@ def _sha256(path: Path) -> str:
 
 def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
-    from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
+    from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
-    lifter = Lifter.load(path)
+    lifter = Lifter.load(path)  # numpy only: the default run never imports torch
+    path = lifter.path
     weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
     meta = {
         "estimator": "lifter",
@@ -94,9 +98,8 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     if opts.weights is None:
         raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
                         "engine folder); no PersPose weights ship with perspose-rt")
-    weights = Path(opts.weights)
-    if not weights.exists():
-        raise UserError(f"weights not found: {weights}")
+    # A file, an engine folder, or the stem NAME that import-checkpoint / export wrote files under.
+    weights = resolve_weights_path(opts.weights, _STEM_SUFFIXES.get(opts.backend, ()))
     backend = open_backend(opts.backend, weights, device=opts.device)
     detector = BlazePoseDetector(static_image_mode=True,
                                  min_detection_confidence=opts.min_detection_confidence)
