@@ -25,6 +25,7 @@ NOISE = [
     ("W0000 00:00:1796208631.709302    5710 landmark_projection_calculator.cc:186] Using NORM_RECT without "
      "IMAGE_DIMENSIONS is only supported for the square ROI. Provide IMAGE_DIMENSIONS or use PROJECTION_MATRIX."),
     "error: XDG_RUNTIME_DIR is invalid or not set in the environment.",
+    "I0000 00:00:1796209579.931035   19456 gl_context_egl.cc:85] Successfully initialized EGL. Major : 1 Minor: 5",
 ]
 HEAVY = ("torch", "onnx", "onnxruntime", "open3d", "tensorrt")
 PHOTO = REPO_ROOT / "examples" / "photos" / "IMG-without-exif-1_26_f35.jpg"
@@ -41,6 +42,7 @@ def test_every_noise_line_is_recognised_and_real_errors_are_not() -> None:
     assert len(NOISE_PATTERNS) == len(NOISE)
     for real in ("E0000 00:00:1796208631.566364    5710 calculator_graph.cc:928] INTERNAL: boom",
                  "F0000 00:00:1796208631.566364    5710 inference_feedback_manager.cc:114] Check failed",
+                 "E0000 00:00:1796209579.941368   19518 gl_context.cc:369] cannot create a GL context",
                  "perspose-rt: error: video file not found: x.mp4",
                  "WARNING perspose_rt.camera.model: no camera intrinsics given"):
         assert not is_noise(real), real

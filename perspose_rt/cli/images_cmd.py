@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if viewer is not None and pose.valid:
             viewer.reset_view()  # each photo gets its own viewpoint and floor
             viewer.update(pose, frame.camera.resolution)
-            save_image(out_dir / f"{stem}_3d.png", viewer.render())
+            save_image(out_dir / f"{stem}_3d.png", viewer.render([depth, f"intrinsics: {frame.camera.source}"]))
         print(f"{frame.source}: {depth} (camera {frame.camera.describe()})")
 
     pipe = Pipeline(source, stages)

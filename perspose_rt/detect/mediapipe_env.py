@@ -8,6 +8,8 @@ graph threads, some time after a graph is created (and at the first frame with a
     W0000 00:00:… inference_feedback_manager.cc:114] Feedback manager requires a model …
     W0000 00:00:… landmark_projection_calculator.cc:186] Using NORM_RECT without IMAGE_DIMENSIONS …
 
+with a display, its GPU context adds ``I0000 … gl_context_egl.cc:85] Successfully initialized
+EGL …`` and ``gl_context.cc … GL version …`` (info only; their warnings and errors still pass),
 and a headless Open3D/EGL render may add libwayland's
 ``error: XDG_RUNTIME_DIR is invalid or not set in the environment.``. None of these can be
 switched off by environment variables (absl's C++ log level has none; ``GLOG_minloglevel`` and
@@ -40,6 +42,7 @@ NOISE_PATTERNS: tuple[bytes, ...] = (
     rb"[IW]\d{4} [\d:.]+ +\d+ inference_feedback_manager\.cc:\d+\] [^\n]*",
     rb"[IW]\d{4} [\d:.]+ +\d+ landmark_projection_calculator\.cc:\d+\] [^\n]*",
     rb"error: XDG_RUNTIME_DIR is invalid or not set in the environment\.",
+    rb"I\d{4} [\d:.]+ +\d+ gl_context(?:_egl)?\.cc:\d+\] [^\n]*",
 )
 
 # The filter process (python -I -S -c): reads the pipe, drops the noise, writes the rest to its

@@ -93,9 +93,11 @@ def draw_pose(image: np.ndarray, pose: PoseResult | None, *, show_box: bool = Tr
 
 
 def hud_lines(*, fps: float, latency_ms: float, dropped: int, estimator: str, valid: bool,
-              recording: bool = False, depth_m: float | None = None) -> list[str]:
-    """The standard HUD text."""
+              recording: bool = False, depth_m: float | None = None, intrinsics: str | None = None) -> list[str]:
+    """The standard HUD text (``intrinsics``: where the camera's K came from, e.g. ``calibration``)."""
     lines = [f"{fps:5.1f} fps   latency {latency_ms:5.1f} ms   dropped {dropped}", f"estimator: {estimator}"]
+    if intrinsics:
+        lines.append(f"intrinsics: {intrinsics}")
     if not valid:
         lines.append("no person")
     elif depth_m is not None:
