@@ -106,3 +106,33 @@ def test_default_runs_are_quiet_and_import_neither_torch_nor_onnx_nor_open3d(tmp
     assert report["heavy"] == [], f"a default run imported {report['heavy']}"
     assert not [line for line in proc.stderr.splitlines() if any(n[:40] in line for n in NOISE)], proc.stderr
     assert "no camera intrinsics given" in proc.stderr  # the warnings that matter stay
+
+
+def test_help_loads_neither_numpy_nor_any_command_it_does_not_show() -> None:
+    """``perspose-rt --help`` stays instant: no numpy, no OpenCV, no command's own arguments."""
+    code = ("import sys; from perspose_rt.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('numpy', 'cv2', 'torch', 'mediapipe', 'perspose_rt.bench.startup') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert "video" in proc.stdout and "calibrate" in proc.stdout  # every command is listed
+
+
+def test_bench_startup_makes_its_640x480_input(tmp_path: Path) -> None:
+    from perspose_rt.bench.startup import make_video
+
+    src = tmp_path / "src.mp4"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 25, (1280, 720))
+    for i in range(4):
+        writer.write(np.full((720, 1280, 3), 40 * i, np.uint8))
+    writer.release()
+    assert make_video(src, tmp_path / "out.mp4", 11) == 11
+    cap = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    frames = []
+    while (ok_frame := cap.read())[0]:
+        frames.append(ok_frame[1])
+    assert len(frames) == 11 and frames[0].shape == (480, 640, 3)
+    # played forwards then backwards: 0 1 2 3 2 1 0 1 2 3 2
+    assert [round(f.mean() / 40) for f in frames] == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2]
