@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.init_base is not None:
         if args.kind != "temporal":
             raise UserError("--init-base is for --kind temporal")
-        base_width = int(json.loads(Path(args.init_base).read_text(encoding="utf-8"))["config"]["width"])
+        from perspose_rt.lifter.files import lifter_json_path
+
+        args.init_base = lifter_json_path(args.init_base)  # NAME, NAME.json or NAME.safetensors
+        base_width = int(json.loads(args.init_base.read_text(encoding="utf-8"))["config"]["width"])
     cfg = LifterConfig(kind=args.kind, variant=args.variant, width=width, blocks=args.blocks,
                        dropout=args.dropout, base_width=base_width)
     if args.steps < 1 or args.batch < 2:
