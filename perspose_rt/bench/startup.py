@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="source video, centre-cropped to 4:3 and resized to 640x480 (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=750, help="frames per throughput run (default 750)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each (median reported)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="another checkout of perspose-rt (e.g. `git archive OLD | tar -x -C DIR`): its "
+                             "`video --max-frames 1` is timed too, with PYTHONPATH=DIR, for a before/after row")
     parser.add_argument("--no-report", action="store_true", help="do not update docs/BENCHMARKS.md")
 
 
@@ -113,11 +116,18 @@ def run(args: argparse.Namespace) -> int:
             "`perspose-rt video --max-frames 1`": [py, "-c", _OURS, "video", str(video), "--out", out,
                                                    "--max-frames", "1", "--no-progress"],
         }
+        envs = {name: env for name in startup_cmds}
+        if args.baseline is not None:
+            if not (args.baseline / "perspose_rt" / "__init__.py").is_file():
+                raise InputError(f"--baseline {args.baseline} holds no perspose_rt package")
+            name = f"`perspose-rt video --max-frames 1` at baseline `{args.baseline.name}`"
+            startup_cmds[name] = startup_cmds["`perspose-rt video --max-frames 1`"]
+            envs[name] = {**env, "PYTHONPATH": str(args.baseline.resolve())}
         startup: dict[str, list[tuple[float, float]]] = {k: [] for k in startup_cmds}
         through: dict[str, list[tuple[float, float]]] = {"MediaPipe alone": [], "perspose-rt video": []}
         for r in range(args.repeats):
             for name, cmd in startup_cmds.items():
-                wall, cpu, _ = timed(cmd, env)
+                wall, cpu, _ = timed(cmd, envs[name])
                 startup[name].append((wall, cpu))
             wall, cpu, stdout = timed([py, "-c", PEER_SCRIPT, str(video), str(n)], env)
             if int(stdout.strip().splitlines()[-1]) != n:
