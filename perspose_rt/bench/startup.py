@@ -82,11 +82,15 @@ def make_video(src: Path, dst: Path, frames: int) -> int:
     return frames
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child and its children, stdout) of one process; fails loudly."""
+def timed(cmd: list[str], env: dict[str, str], cwd: str | Path) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child and its children, stdout) of one process; fails loudly.
+
+    ``cwd`` must not hold a ``perspose_rt`` folder: ``python -c`` puts the working directory first
+    on ``sys.path``, which would shadow ``--baseline``.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -127,13 +131,13 @@ def run(args: argparse.Namespace) -> int:
         through: dict[str, list[tuple[float, float]]] = {"MediaPipe alone": [], "perspose-rt video": []}
         for r in range(args.repeats):
             for name, cmd in startup_cmds.items():
-                wall, cpu, _ = timed(cmd, envs[name])
+                wall, cpu, _ = timed(cmd, envs[name], tmp)
                 startup[name].append((wall, cpu))
-            wall, cpu, stdout = timed([py, "-c", PEER_SCRIPT, str(video), str(n)], env)
+            wall, cpu, stdout = timed([py, "-c", PEER_SCRIPT, str(video), str(n)], env, tmp)
             if int(stdout.strip().splitlines()[-1]) != n:
                 raise RuntimeError(f"the MediaPipe script read {stdout.strip()} frames, not {n}")
             through["MediaPipe alone"].append((wall, cpu))
-            wall, cpu, _ = timed([py, "-c", _OURS, "video", str(video), "--out", out, "--no-progress"], env)
+            wall, cpu, _ = timed([py, "-c", _OURS, "video", str(video), "--out", out, "--no-progress"], env, tmp)
             through["perspose-rt video"].append((wall, cpu))
             mp, ours = through["MediaPipe alone"][-1][0], through["perspose-rt video"][-1][0]
             print(f"run {r + 1}/{args.repeats}: MediaPipe alone {n / mp:.1f} fps, perspose-rt video "

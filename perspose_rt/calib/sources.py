@@ -109,6 +109,8 @@ class LiveStreamSource(_Source):
         # them), so a placeholder field of view keeps the "no intrinsics" warning away.
         self._src = open_live_source(spec, Intrinsics(fov=60.0), width=w, height=h, fps=fps, retry_s=5.0)
         self.name = self._src.name
+        if hasattr(self._src, "frames_per_loop"):  # a simulated camera: the recording once, then stop
+            self._src.num_frames = self._src.frames_per_loop
         if resolution and tuple(self._src.resolution) != tuple(resolution):
             got = f"{self._src.resolution[0]}x{self._src.resolution[1]}"
             self._src.close()

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = src.add_mutually_exclusive_group()
     g.add_argument("--camera", metavar="SRC",
                    help="live camera: the interactive wizard. Anything `live --camera` takes: index (0), device "
-                        "(/dev/video2), stream URL (rtsp://…) or sim:VIDEO (a simulated camera playing a video)")
+                        "(/dev/video2), stream URL (rtsp://…) or sim:VIDEO (a simulated camera playing a video once)")
     g.add_argument("--images", type=Path, metavar="DIR", help="folder of photos of the pattern")
     g.add_argument("--video", type=Path, metavar="FILE", help="video of the pattern moved around")
     g.add_argument("--fov", type=float, metavar="DEG", help="approximate profile from a field of view")
