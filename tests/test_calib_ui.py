@@ -46,6 +46,7 @@ def frames():
 def _patch(monkeypatch, window):
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.setattr(ui.cv2, "namedWindow", lambda *a: None)
+    monkeypatch.setattr(ui.cv2, "resizeWindow", lambda *a: None)
     monkeypatch.setattr(ui.cv2, "destroyWindow", lambda *a: None)
     monkeypatch.setattr(ui.cv2, "imshow", window.imshow)
     monkeypatch.setattr(ui.cv2, "waitKey", window.wait_key)

@@ -95,6 +95,9 @@ def test_windowed_mode_with_stubbed_windows(video_path: Path, tmp_path: Path, mo
     keys = iter([-1, -1, ord("s"), -1, ord("q")])
     monkeypatch.setenv("DISPLAY", ":fake")
     monkeypatch.setattr(cv2, "namedWindow", lambda *a, **k: None)
+    placed: list[tuple] = []
+    monkeypatch.setattr(cv2, "resizeWindow", lambda *a: placed.append(("size", *a[1:])))
+    monkeypatch.setattr(cv2, "moveWindow", lambda *a: placed.append(("at", *a[1:])))
     monkeypatch.setattr(cv2, "imshow", lambda name, img: shown.append(img))
     monkeypatch.setattr(cv2, "waitKey", lambda ms: next(keys, -1))
     monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
@@ -102,6 +105,7 @@ def test_windowed_mode_with_stubbed_windows(video_path: Path, tmp_path: Path, mo
 
     def offscreen_init(self, *a, **k) -> None:
         k["visible"] = False
+        placed.append(("3d", k["left"], k["top"], k["width"], k["height"]))
         real_init(self, *a, **k)
 
     monkeypatch.setattr(v3d.Viewer3D, "__init__", offscreen_init)
@@ -110,6 +114,8 @@ def test_windowed_mode_with_stubbed_windows(video_path: Path, tmp_path: Path, mo
     except RuntimeError as exc:  # pragma: no cover - no EGL
         pytest.skip(f"no offscreen OpenGL: {exc}")
     assert code == 0 and len(shown) == 5  # 'q' on the 5th result
+    # the overlay (1280x720 shown at 960x540) at the left, the 3D window beside it, same height
+    assert placed == [("size", 960, 540), ("at", 0, 0), ("3d", 976, 0, 960, 540)]
     assert shown[-1].shape == (720, 1280, 3)
     assert {p.suffix for p in tmp_path.glob("snapshot_*")} == {".png", ".npz"}
     assert len(list(tmp_path.glob("snapshot_*_3d.png"))) == 1

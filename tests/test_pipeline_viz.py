@@ -146,16 +146,33 @@ def test_viewer_draws_every_person_in_their_track_colour() -> None:
     try:
         a, b = _pose(), _pose()
         b.joints_cam = b.joints_cam + [0.8, 0, 0]
-        v.update_people([Person(track_id=1, pose=a), Person(track_id=4, pose=b)], (640, 480))
+        v.show_people([Person(track_id=1, pose=a), Person(track_id=4, pose=b)], (640, 480))
         img = v.render()
-        assert len(v._extra) == 1 and len(v._labels) == 2
-        for tid in (1, 4):  # both tracks' colours are on screen (BGR render)
-            c = np.asarray(track_color(tid))
-            assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() > 20, tid
-        v.update_people([Person(track_id=1, pose=a)], (640, 480))  # one left: the other is hidden
-        img = v.render()
-        c = np.asarray(track_color(4))
-        assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() == 0
-        assert len(v._labels[1].triangles) == 0
+        hue = _hues(img)
+        for tid in (1, 4):  # both tracks' hues (the overlay's track colours) are on screen
+            assert (np.abs(hue - _hue(track_color(tid))) < 0.03).sum() > 20, tid
+        assert len(v.labels.triangles) > 20  # "ID 1" and "ID 4" above them
+        v.show_people([Person(track_id=1, pose=a)], (640, 480))  # one left: the other is hidden
+        hue = _hues(v.render())
+        assert (np.abs(hue - _hue(track_color(4))) < 0.03).sum() == 0
+        assert (np.abs(hue - _hue(track_color(1))) < 0.03).sum() > 20
+        one_label = len(v.labels.triangles)
+        v.show_people([Person(track_id=1, pose=a), Person(track_id=4, pose=b)], (640, 480))
+        assert len(v.labels.triangles) > one_label > 1
     finally:
         v.close()
+
+
+def _hue(bgr) -> float:
+    import colorsys
+
+    b, g, r = (float(x) / 255 for x in bgr)
+    return colorsys.rgb_to_hsv(r, g, b)[0]
+
+
+def _hues(img: np.ndarray) -> np.ndarray:
+    """Hue in [0, 1) of every saturated pixel of a BGR image (NaN elsewhere)."""
+    import cv2
+
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL).astype(float)
+    return np.where(hsv[..., 1] > 60, hsv[..., 0] / 256.0, np.nan)

@@ -75,12 +75,18 @@ def test_fit_bone_lengths_uses_only_valid_frames() -> None:
 # ---------------------------------------------------------------------------- the rigid IK stage
 def _run_ik(stage, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feed the (N, 17, 3) track to ``stage``; returns its joints (N, 17, 3) and rotations (N, 17, 3, 3)."""
+    from perspose_rt.pipeline.people import PersonState
+    from perspose_rt.types import Person
+
     joints, rots = [], []
+    state = PersonState(track_id=0, box=np.zeros(4))  # one track throughout
     for i, x in enumerate(X):
         pose = PoseResult(i, i / 30, True, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), x.copy(),
                           x - x[0], np.ones(17))
-        out = stage(Packet(frame=Frame(i, i / 30, np.zeros((4, 4, 3), np.uint8), CAM, "test"), t_capture=0.0,
-                           pose=pose)).pose
+        packet = Packet(frame=Frame(i, i / 30, np.zeros((4, 4, 3), np.uint8), CAM, "test"), t_capture=0.0)
+        packet.people = [Person(track_id=0, pose=pose, new_segment=i == 0)]
+        packet.states = {0: state}
+        out = stage(packet).people[0].pose
         joints.append(np.asarray(out.joints_cam, dtype=np.float64))
         rots.append(np.asarray(out.rotations, dtype=np.float64))
     return np.stack(joints), np.stack(rots)
@@ -163,11 +169,17 @@ def test_perspose_twist_is_rotated_back_to_the_camera_frame() -> None:
             pass
 
     class Detector:
-        def detect(self, image):
-            return Detection(bbox_xyxy=np.array([420.0, 60, 560, 420]), score=1.0)
+        max_people = 1
+
+        def detect(self, image, timestamp_s=None):
+            return [Detection(bbox_xyxy=np.array([420.0, 60, 560, 420]), score=1.0)]
+
+        def close(self) -> None:
+            pass
 
     img = np.zeros((480, 640, 3), np.uint8)
-    pose = PersPoseStage(Backend(), Detector())(Packet(frame=Frame(0, 0.0, img, CAM, "t"), t_capture=0.0)).pose
+    out = PersPoseStage(Backend(), Detector())(Packet(frame=Frame(0, 0.0, img, CAM, "t"), t_capture=0.0))
+    pose = out.people[0].pose
     twist = np.asarray(pose.extras["twist"], dtype=np.float64)
     centre = np.array([490.0, 240.0, 1.0])
     ray = np.linalg.solve(CAM.K, centre)

@@ -121,11 +121,7 @@ def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, liv
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from perspose_rt.camera import CameraModel
-
-    torch.set_num_threads(1)  # the lifter is tiny; threads would only fight MediaPipe for the cores
     from perspose_rt.pipeline.live_sources import decode_frames
 
     full = decode_frames(args.video, args.frames)

@@ -19,10 +19,14 @@ from perspose_rt.calib.coverage import select_views
 from perspose_rt.calib.detect import PatternDetector, PatternView
 from perspose_rt.calib.patterns import PatternSpec
 from perspose_rt.calib.quality import DEFAULT_MAX_EDGE_WIDTH_PX, edge_width
+from perspose_rt.calib.size_hint import suggest_pattern_size
 from perspose_rt.calib.solve import CalibrationResult, SolveOptions, calibrate
 from perspose_rt.errors import CalibrationError, InputError
 
 log = logging.getLogger(__name__)
+
+#: images without the pattern on which other grid sizes are tried when none has it
+_HINT_IMAGES = 3
 
 
 @dataclass
@@ -52,6 +56,7 @@ def collect_views(
     size: tuple[int, int] | None = None
     first = ""
     out = ImageViews([], (0, 0), 0)
+    unfound: list[np.ndarray] = []  # a few images without the pattern, to test other grid sizes on
     for label, image in images:
         this = (int(image.shape[1]), int(image.shape[0]))
         if size is None:
@@ -65,6 +70,8 @@ def collect_views(
         view = detector.detect(image, label)
         if view is None:
             out.missing.append(label)
+            if len(unfound) < _HINT_IMAGES:
+                unfound.append(image)
             continue
         if edge_width(image, view.image_points) > max_edge_px:
             out.blurry.append(label)
@@ -73,6 +80,10 @@ def collect_views(
         raise InputError("no images to calibrate from")
     out.image_size = size
     if not out.views:
+        suggestion = suggest_pattern_size(spec, unfound)
+        if suggestion is not None:
+            raise CalibrationError(f"the {spec.describe()} was not found in any of the {out.n_images} images, "
+                                   f"but {suggestion}")
         hint = " (a chessboard is counted in inner corners, not squares)" if spec.kind == "chessboard" else ""
         raise CalibrationError(
             f"the {spec.describe()} was not found in any of the {out.n_images} images: check --pattern, "

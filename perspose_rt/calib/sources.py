@@ -94,6 +94,47 @@ def _v4l2_name(index: int) -> str:
         return ""
 
 
+class LiveStreamSource(_Source):
+    """Any other source ``perspose-rt live --camera`` takes: a device path (``/dev/video2``), a
+    stream URL (``rtsp://…``) or ``sim:VIDEO`` (a simulated camera playing a video in real time),
+    through the pose pipeline's live sources (reconnection included).
+    """
+
+    def __init__(self, spec: str, resolution: tuple[int, int] | None = None, fps: float | None = None) -> None:
+        from perspose_rt.pipeline.live_sources import open_live_source
+        from perspose_rt.pipeline.sources import Intrinsics
+
+        w, h = resolution or (None, None)
+        # The live source wants intrinsics for its frames; calibration ignores them (it measures
+        # them), so a placeholder field of view keeps the "no intrinsics" warning away.
+        self._src = open_live_source(spec, Intrinsics(fov=60.0), width=w, height=h, fps=fps, retry_s=5.0)
+        self.name = self._src.name
+        if hasattr(self._src, "frames_per_loop"):  # a simulated camera: the recording once, then stop
+            self._src.num_frames = self._src.frames_per_loop
+        if resolution and tuple(self._src.resolution) != tuple(resolution):
+            got = f"{self._src.resolution[0]}x{self._src.resolution[1]}"
+            self._src.close()
+            raise InputError(f"{self.name} delivers {got}, not the requested {resolution[0]}x{resolution[1]}: "
+                             f"calibrate at {got} (omit --resolution) or pick a size the camera supports")
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        while (frame := self._src.read()) is not None:
+            yield f"frame {frame.index}", frame.image
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def open_camera(spec: str | int, resolution: tuple[int, int] | None = None,
+                fps: float | None = None) -> _Source:
+    """The wizard's live source from ``--camera``: an index (``0``), or anything else
+    ``perspose-rt live --camera`` accepts (``/dev/video2``, ``rtsp://…``, ``sim:VIDEO``)."""
+    spec = str(spec)
+    if spec.isdigit():
+        return CameraSource(int(spec), resolution)
+    return LiveStreamSource(spec, resolution, fps)
+
+
 class VideoFileSource(_Source):
     """Frames of a video file, every ``step``-th one.
 

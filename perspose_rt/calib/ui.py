@@ -156,8 +156,12 @@ def run_interactive(
     require_display()
     cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
     wizard = _Wizard(session, save, print_fn)
+    sized = False
     try:
         for label, frame in source:
+            if not sized:  # a resizable window opens small: start at the frame's own size
+                cv2.resizeWindow(WINDOW, int(frame.shape[1]), int(frame.shape[0]))
+                sized = True
             cv2.imshow(WINDOW, wizard.frame(label, frame))
             if not wizard.key(cv2.waitKey(1) & 0xFF, label):
                 break

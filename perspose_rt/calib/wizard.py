@@ -21,10 +21,14 @@ from perspose_rt.calib.coverage import CoverageMap, Tilt
 from perspose_rt.calib.detect import PatternDetector, PatternView
 from perspose_rt.calib.patterns import PatternSpec
 from perspose_rt.calib.quality import DEFAULT_MAX_EDGE_WIDTH_PX, SteadinessMeter, edge_width, motion_px
+from perspose_rt.calib.size_hint import suggest_pattern_size
 from perspose_rt.calib.solve import CalibrationResult, SolveOptions, calibrate
 from perspose_rt.errors import CalibrationError, InputError
 
 log = logging.getLogger(__name__)
+
+#: while the pattern has never been found, other grid sizes are tried on every N-th frame (1st, N+1th, …)
+_SIZE_CHECK_EVERY = 15
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ class CalibrationSession:
         self.last: FrameStatus | None = None
         self.frames_seen = 0
         self.frames_with_pattern = 0
+        #: one line naming the --rows/--cols under which the pattern *is* found, when the given
+        #: ones find nothing (swapped rows and columns, squares counted instead of corners)
+        self.size_hint: str | None = None
 
     # ----- per frame ------------------------------------------------------------------------
     def process(self, image: np.ndarray, label: str = "") -> FrameStatus:
@@ -112,7 +119,12 @@ class CalibrationSession:
         view = self.detector.detect(image, label)
         motion = self.steadiness.update(view)
         if view is None:
-            status = FrameStatus(label, None, float("inf"), motion, 0.0, None, False, "no pattern")
+            if self.frames_with_pattern == 0 and self.size_hint is None and self.frames_seen % _SIZE_CHECK_EVERY == 1:
+                self.size_hint = suggest_pattern_size(self.spec, [image])
+                if self.size_hint is not None:
+                    log.warning("%s", self.size_hint)
+            reason = "no pattern" if self.size_hint is None else f"no pattern: {self.size_hint}"
+            status = FrameStatus(label, None, float("inf"), motion, 0.0, None, False, reason)
             self.last = status
             return status
         self.frames_with_pattern += 1
@@ -173,6 +185,8 @@ class CalibrationSession:
     def hint(self) -> str:
         """What the user should do next, in a few words."""
         cov = self.coverage
+        if self.size_hint is not None and not self.views:
+            return self.size_hint
         if cov is None:
             return f"show the {self.spec.describe()}"
         if cov.missing_tilts:
@@ -197,6 +211,9 @@ class CalibrationSession:
         return self.result
 
     def not_found_message(self) -> str:
+        if self.frames_with_pattern == 0 and self.size_hint is not None:
+            return (f"the {self.spec.describe()} was not found in any of the {self.frames_seen} frames, but "
+                    f"{self.size_hint}")
         if self.frames_with_pattern == 0:
             hint = " (a chessboard is counted in inner corners, not squares)" if self.spec.kind == "chessboard" else ""
             return (

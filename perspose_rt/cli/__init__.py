@@ -47,7 +47,20 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is one), if any."""
+    names = {name for name, _ in COMMANDS}
+    for arg in argv or ():
+        if not arg.startswith("-"):
+            return arg if arg in names else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given ``argv``, only what it needs: the module of the command it names
+    (the others get a bare entry), or for top-level help just each command's summary. That keeps
+    ``perspose-rt --help`` and a run's start-up short."""
+    wanted = _requested_command(argv) if argv is not None else None
     parser = boundary.Parser(
         prog="perspose-rt",
         description="Real-time monocular 3D human pose estimation from calibrated cameras (PersPose).",
@@ -58,16 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the traceback of an internal error (also PERSPOSE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS:
+        if wanted is not None and name != wanted:
+            sub.add_parser(name)
+            continue
         module = importlib.import_module(f"perspose_rt.cli.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        if wanted is None and argv is not None:  # top-level help or an unknown command: names suffice
+            continue
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
-    return boundary.main(build_parser, argv, setup=_setup_logging)
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status.
+    The parser holds only what the named command needs (see :func:`build_parser`)."""
+    words = sys.argv[1:] if argv is None else argv
+    return boundary.main(lambda: build_parser(words), argv, setup=_setup_logging)
 
 
 def _setup_logging(args: argparse.Namespace) -> None:

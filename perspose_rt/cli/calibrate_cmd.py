@@ -22,7 +22,6 @@ from perspose_rt.cli.validate import (
     float_in,
     int_at_least,
     nonnegative_float,
-    nonnegative_int,
     positive_float,
     positive_int,
 )
@@ -35,6 +34,7 @@ _SAMPLE_FLAGS = ("fix_aspect_ratio", "fix_principal_point", "zero_tangent_dist",
 EXAMPLES = """examples:
   perspose-rt calibrate --write-pattern pattern.pdf            # print it at 100 %, check the 50 mm bar
   perspose-rt calibrate --camera 0 --name desk-webcam --resolution 1280x720
+  perspose-rt calibrate --camera sim:board.mp4 --pattern acircles --headless   # a recording, played live
   perspose-rt calibrate --images shots/ --pattern charuco --name phone
   perspose-rt calibrate --fov 78 --diagonal --resolution 1280x720 --name box-spec
 guide: docs/CALIBRATION.md"""
@@ -45,13 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     src = parser.add_argument_group("what to calibrate from (one of)")
     g = src.add_mutually_exclusive_group()
-    g.add_argument("--camera", type=nonnegative_int, metavar="N", help="live camera index: the interactive wizard")
+    g.add_argument("--camera", metavar="SRC",
+                   help="live camera: the interactive wizard. Anything `live --camera` takes: index (0), device "
+                        "(/dev/video2), stream URL (rtsp://…) or sim:VIDEO (a simulated camera playing a video once)")
     g.add_argument("--images", type=Path, metavar="DIR", help="folder of photos of the pattern")
     g.add_argument("--video", type=Path, metavar="FILE", help="video of the pattern moved around")
     g.add_argument("--fov", type=float_in(0.0, 180.0, low_open=True, high_open=True), metavar="DEG", help="approximate profile from a field of view")
     g.add_argument("--f35", type=positive_float, metavar="MM", help="approximate profile from a 35 mm-equivalent focal length")
     src.add_argument("--diagonal", action="store_true", help="--fov is diagonal (default: horizontal)")
     src.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="image size for --fov/--f35; requested capture size for --camera")
+    src.add_argument("--fps", type=positive_float, metavar="N", help="--camera: requested capture rate (sim: delivery rate, default 30)")
 
     out = parser.add_argument_group("output")
     out.add_argument("--name", help="profile name: writes CALIB_DIR/NAME.yaml (default: from the source)")
@@ -117,7 +120,8 @@ def _marker_mm(args: argparse.Namespace, default_square: float, default_marker: 
 
 def _default_name(args: argparse.Namespace, resolution: tuple[int, int] | None) -> str:
     if args.camera is not None:
-        base = f"camera{args.camera}"
+        spec = str(args.camera)
+        base = f"camera{spec}" if spec.isdigit() else Path(spec[4:]).stem if spec.startswith("sim:") else spec
     elif args.images is not None:
         base = args.images.resolve().name
     elif args.video is not None:
@@ -200,7 +204,7 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
         result = calibrate_views(found, options, args.max_views)
         label = str(args.images)
     else:
-        from perspose_rt.calib.sources import CameraSource, VideoFileSource
+        from perspose_rt.calib.sources import VideoFileSource, open_camera
 
         config = WizardConfig(
             target_views=args.target_views, max_views=args.max_views, max_edge_px=args.max_edge_px
@@ -212,7 +216,7 @@ def _run_calibration(args, spec, path: Path, name: str, resolution) -> int:
 
             require_display()  # before the camera is opened: the clearer error first
         if args.camera is not None:
-            source = CameraSource(args.camera, resolution)
+            source = open_camera(args.camera, resolution, args.fps)
             label = source.name  # "camera 0 (HD Pro Webcam C920)" where the OS names it
         else:
             source = VideoFileSource(args.video, args.video_step)

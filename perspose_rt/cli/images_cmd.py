@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
         save_image(out_dir / f"{stem}_overlay.jpg", img)
         if viewer is not None and people:
             viewer.reset_view()  # each photo gets its own viewpoint and floor
-            viewer.update_people(people, frame.camera.resolution)
-            save_image(out_dir / f"{stem}_3d.png", viewer.render())
+            viewer.show_people(people, frame.camera.resolution)
+            save_image(out_dir / f"{stem}_3d.png", viewer.render([depth, f"intrinsics: {frame.camera.source}"]))
         print(f"{frame.source}: {depth} (camera {frame.camera.describe()})", flush=True)
 
     pipe = Pipeline(source, stages)

@@ -76,9 +76,15 @@ class LiveSession:
 
             from perspose_rt.viz.viewer3d import Viewer3D
 
+            # The 2D overlay and the 3D view side by side, the same height (at most 960x720 each).
+            w, h = source.resolution
+            s = min(1.0, 960 / w, 720 / h)
+            ow, oh = round(w * s), round(h * s)
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces,
-                                   track_colors=meta["max_people"] > 1)
+            cv2.resizeWindow(WINDOW, ow, oh)
+            cv2.moveWindow(WINDOW, 0, 0)
+            self.viewer = Viewer3D(meta["joint_format"], width=max(480, ow), height=oh, mesh_faces=mesh_faces,
+                                   left=ow + 16, top=0, track_colors=meta["max_people"] > 1)
         if args.record is not None:
             self.start_recording(args.record)
 
@@ -159,16 +165,19 @@ class LiveSession:
         st = self.pipe.stats
         img = draw_people(p.frame.image.copy(), p.people, show_ids=self.meta["max_people"] > 1)
         depth = float(p.people[0].pose.joints_cam[0, 2]) if len(p.people) == 1 else None
-        draw_hud(img, hud_lines(fps=st.recent_fps(), latency_ms=st.recent_latency_ms(), dropped=self.pipe.dropped,
-                                estimator=self.meta["estimator"], valid=bool(p.people),
-                                recording=self.writer is not None, depth_m=depth, people=len(p.people)))
+        lines = hud_lines(fps=st.recent_fps(), latency_ms=st.recent_latency_ms(), dropped=self.pipe.dropped,
+                          estimator=self.meta["estimator"], valid=bool(p.people),
+                          recording=self.writer is not None, depth_m=depth, people=len(p.people),
+                          intrinsics=p.frame.camera.source)
+        draw_hud(img, lines)
+        self.viewer.hud = lines[:1] + lines[2:]  # snapshots' 3D PNG carries the same HUD
         self._last_overlay = img
         cv2.imshow(WINDOW, img)
         keys = []
         k = cv2.waitKey(1) & 0xFF
         if k != 0xFF:
             keys.append(chr(k).lower())
-        self.viewer.update_people(p.people, p.frame.camera.resolution)
+        self.viewer.show_people(p.people, p.frame.camera.resolution)
         alive, vkeys = self.viewer.poll()
         if not alive:
             keys.append("q")

@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if args.init_base is not None:
         if args.kind != "temporal":
             raise UserError("--init-base is for --kind temporal")
+        from perspose_rt.lifter.files import lifter_json_path
+
+        args.init_base = lifter_json_path(args.init_base)  # NAME, NAME.json or NAME.safetensors
         base_width = _base_width(args.init_base)
     cfg = LifterConfig(kind=args.kind, variant=args.variant, width=width, blocks=args.blocks,
                        dropout=args.dropout, base_width=base_width)

@@ -19,6 +19,7 @@ from typing import Self
 
 import numpy as np
 
+from perspose_rt.detect.mediapipe_env import quiet_mediapipe
 from perspose_rt.errors import InputError, WeightsError
 from perspose_rt.types import Detection
 
@@ -32,6 +33,7 @@ _BOX_PAD = 0.1
 
 def bundled_model_paths() -> list[Path]:
     """The two MediaPipe model files this detector needs, inside the installed wheel."""
+    quiet_mediapipe()  # before mediapipe loads: its native log lines are noise to a user
     import mediapipe
 
     root = Path(mediapipe.__file__).resolve().parent

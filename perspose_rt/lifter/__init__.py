@@ -4,7 +4,7 @@ See ``docs/LIFTER.md``. Public API: :class:`Lifter` (``load_default``, ``predict
 """
 
 from perspose_rt.lifter.api import Lifter, LifterStream
+from perspose_rt.lifter.config import LifterConfig
 from perspose_rt.lifter.encoding import VARIANTS, decode, encode, targets
-from perspose_rt.lifter.models import LifterConfig
 
 __all__ = ["VARIANTS", "Lifter", "LifterConfig", "LifterStream", "decode", "encode", "targets"]

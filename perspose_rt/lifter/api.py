@@ -9,19 +9,27 @@ Keypoints are undistorted pixels in the H36M-17 order (``perspose_rt.detect.blaz
 maps MediaPipe's landmarks). The temporal model reads the frames of ``predict`` as one sequence in
 time order; each output sees only its frame and the frames before it (the first frame is
 repeated to fill the window at the start), exactly as :meth:`Lifter.stream` does live.
+
+Loading reads the tensors as numpy arrays and :meth:`Lifter.stream` runs the BatchNorm-folded
+numpy network, so live use never imports torch; the torch module is built on first use of
+:attr:`Lifter.model` (:meth:`Lifter.predict`, training, evaluation).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from perspose_rt.errors import InputError
+from perspose_rt.errors import InputError, WeightsError
+from perspose_rt.lifter.config import LifterConfig
 from perspose_rt.lifter.encoding import N_JOINTS, decode, encode
-from perspose_rt.lifter.models import LifterConfig
-from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL, load_weights
+from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL, read_lifter
+from perspose_rt.lifter.folded import folded_network
+
+if TYPE_CHECKING:
+    import torch
 
 _CHUNK = 65536
 
@@ -29,16 +37,44 @@ _CHUNK = 65536
 class Lifter:
     """A trained lifting network and its encoding (see ``docs/LIFTER.md``)."""
 
-    def __init__(self, model: torch.nn.Module, config: LifterConfig, metadata: dict | None = None) -> None:
-        self.model = model.eval()
+    def __init__(self, model: torch.nn.Module | None, config: LifterConfig, metadata: dict | None = None,
+                 state: dict[str, np.ndarray] | None = None, path: Path | None = None) -> None:
+        if model is None and state is None:
+            raise ValueError("a Lifter needs a torch model or a state dict of numpy arrays")
+        self._model = model.eval() if model is not None else None
+        self._state = state
         self.config = config
         self.metadata = metadata or {}
+        self.path = path
 
     @classmethod
     def load(cls, path: str | Path) -> Lifter:
-        """Load ``NAME.json`` (+ ``NAME.safetensors``) written by ``perspose-rt train-lifter``."""
-        model, cfg, meta = load_weights(path)
-        return cls(model, cfg, meta)
+        """Load ``NAME.json`` (+ ``NAME.safetensors``) written by ``perspose-rt train-lifter``;
+        ``path`` may also be the ``.safetensors`` file or the stem ``NAME``. No torch needed."""
+        lf = read_lifter(path)
+        return cls(None, lf.config, lf.doc, state=lf.state, path=lf.path)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The torch module (eval mode), built from the loaded tensors on first use."""
+        if self._model is None:
+            import torch
+
+            from perspose_rt.lifter.models import build_model
+
+            model = build_model(self.config)
+            try:
+                model.load_state_dict({k: torch.from_numpy(v) for k, v in self._state.items()})
+            except RuntimeError as exc:
+                raise WeightsError(f"{self.path or 'lifter'} is not a usable lifter ({exc})") from exc
+            self._model = model.eval()
+        return self._model
+
+    def folded(self) -> Any:
+        """The numpy live network (:mod:`perspose_rt.lifter.folded`)."""
+        if self._model is not None:
+            return self._model.folded()
+        return folded_network(self._state, self.config)
 
     @classmethod
     def load_default(cls, temporal: bool = False) -> Lifter:
@@ -72,7 +108,6 @@ class Lifter:
             raise InputError("keypoints and K must be finite (flag missing joints with confidence 0)")
         return kp, Km, conf
 
-    @torch.no_grad()
     def predict(self, keypoints_2d, K, confidence=None) -> np.ndarray:
         """Lift ``(N, 17, 2)`` px with ``K`` ``(N, 3, 3)`` or ``(3, 3)`` → ``(N, 17, 3)`` metres.
 
@@ -83,13 +118,17 @@ class Lifter:
         N = kp.shape[0]
         if N == 0:
             return np.zeros((0, N_JOINTS, 3))
+        import torch
+
         enc = encode(kp, Km, conf, self.config.variant)
         x = torch.from_numpy(enc.features)
-        if self.temporal:
-            pad = x[:1].expand(self.window - 1, -1)
-            out = self.model(torch.cat([pad, x])[None])[0]
-        else:
-            out = torch.cat([self.model(x[i:i + _CHUNK]) for i in range(0, N, _CHUNK)])
+        model = self.model
+        with torch.no_grad():
+            if self.temporal:
+                pad = x[:1].expand(self.window - 1, -1)
+                out = model(torch.cat([pad, x])[None])[0]
+            else:
+                out = torch.cat([model(x[i:i + _CHUNK]) for i in range(0, N, _CHUNK)])
         return decode(out.numpy(), enc)
 
     def stream(self) -> LifterStream:
@@ -104,7 +143,7 @@ class LifterStream:
         self.lifter = lifter
         self._state: list | None = None
         # One frame per call: the BN-folded numpy form of the network (same function).
-        self._folded = lifter.model.folded()
+        self._folded = lifter.folded()
 
     def reset(self) -> None:
         """Forget the past (call when the person is lost or the source jumps)."""

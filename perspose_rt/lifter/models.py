@@ -9,42 +9,15 @@ inference runs the dilated form over a whole sequence or a live ring buffer.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import torch
 from torch import nn
 
-from perspose_rt.lifter.encoding import N_FEATURES, N_OUTPUTS, VARIANTS
+from perspose_rt.lifter.config import LifterConfig
+from perspose_rt.lifter.encoding import N_FEATURES, N_OUTPUTS
+from perspose_rt.lifter.folded import FoldedMLP, FoldedTemporal
 
-
-@dataclass(frozen=True)
-class LifterConfig:
-    """Everything needed to rebuild a network (saved as JSON beside the weights)."""
-
-    kind: str = "single"  # "single" | "temporal"
-    variant: str = "pepr"
-    width: int = 1024
-    blocks: int = 2  # residual blocks (single) or dilated layers after the first (temporal)
-    dropout: float = 0.1
-    #: temporal only: width of a single-frame residual MLP (``blocks`` = 2) whose output for the
-    #: newest frame the convnet corrects (0 = none). Trained first, then frozen (``--init-base``).
-    base_width: int = 0
-
-    @property
-    def window(self) -> int:
-        return 1 if self.kind == "single" else 3 ** (self.blocks + 1)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LifterConfig:
-        cfg = cls(**{k: d[k] for k in ("kind", "variant", "width", "blocks", "dropout", "base_width")
-                     if k in d})
-        if cfg.kind not in ("single", "temporal") or cfg.variant not in VARIANTS:
-            raise ValueError(f"unsupported lifter config {d}")
-        return cfg
+__all__ = ["FoldedMLP", "FoldedTemporal", "LifterConfig", "ResidualMLP", "TemporalConvNet", "build_model"]
 
 
 class _ResBlock(nn.Module):
@@ -75,46 +48,7 @@ class ResidualMLP(nn.Module):
 
     def folded(self) -> FoldedMLP:
         """The eval-mode network with each BatchNorm folded into its Linear, in numpy float32."""
-        return FoldedMLP(self)
-
-
-def _fold(layer: nn.Module, bn: nn.BatchNorm1d) -> tuple[np.ndarray, np.ndarray]:
-    """``bn(layer(x))`` in eval mode as one affine map ``x @ W + b`` (numpy float32).
-
-    ``layer`` is a Linear, or a Conv1d applied to one window whose input is flattened
-    channel-major (``x[c_in * k + tap]``); a missing bias counts as zero.
-    """
-    s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
-    W = layer.weight.detach().reshape(layer.weight.shape[0], -1) * s[:, None]
-    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(bn.running_mean)
-    b = (bias - bn.running_mean) * s + bn.bias.detach()
-    return np.ascontiguousarray(W.T.numpy(), dtype=np.float32), b.numpy().astype(np.float32)
-
-
-class FoldedMLP:
-    """Inference form of :class:`ResidualMLP` for live, one-frame calls.
-
-    The same function as the eval-mode module (dropout is the identity, BatchNorm an affine map
-    folded into the preceding Linear), evaluated with numpy matrix-vector products: at batch 1 the
-    per-call overhead of torch modules is most of the cost (``tests/test_lifter_models.py``
-    checks equality with the module).
-    """
-
-    def __init__(self, mlp: ResidualMLP) -> None:
-        self.inp = _fold(mlp.inp[0], mlp.inp[1])
-        self.blocks = [(_fold(b.net[0], b.net[1]), _fold(b.net[4], b.net[5])) for b in mlp.blocks]
-        self.out = (np.ascontiguousarray(mlp.out.weight.detach().T.numpy(), dtype=np.float32),
-                    mlp.out.bias.detach().numpy().astype(np.float32))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """(B, 54) → (B, 49), float32."""
-        W, b = self.inp
-        h = np.maximum(np.asarray(x, dtype=np.float32) @ W + b, 0.0)
-        for (W1, b1), (W2, b2) in self.blocks:
-            t = np.maximum(h @ W1 + b1, 0.0)
-            h = h + np.maximum(t @ W2 + b2, 0.0)
-        W, b = self.out
-        return h @ W + b
+        return FoldedMLP(numpy_state(self), self.cfg.blocks)
 
 
 class TemporalConvNet(nn.Module):
@@ -190,7 +124,7 @@ class TemporalConvNet(nn.Module):
 
     def folded(self) -> FoldedTemporal:
         """The live, one-frame-at-a-time form (numpy float32, BatchNorm folded)."""
-        return FoldedTemporal(self)
+        return FoldedTemporal(numpy_state(self), self.cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < self.cfg.window:
@@ -203,46 +137,9 @@ class TemporalConvNet(nn.Module):
         return (self._run(x, strided=True) + self._base(x))[:, 0]
 
 
-class FoldedTemporal:
-    """Live form of :class:`TemporalConvNet`: one new frame in O(1), numpy float32.
-
-    Each layer computes only its newest position and keeps the few past activations its dilated
-    taps need (3 inputs, then ``2·d + 1`` per layer). ``state=None`` starts a stream whose past
-    is the first frame repeated, exactly what :meth:`TemporalConvNet.forward` sees after the left
-    padding of ``Lifter.predict`` (``tests/test_lifter_models.py`` checks the two agree).
-    """
-
-    def __init__(self, net: TemporalConvNet) -> None:
-        self.expand = _fold(net.expand, net.expand_bn)
-        self.layers = [(_fold(net.convs[i], net.convs_bn[i]), _fold(net.mix[i], net.mix_bn[i]), 3 ** (i + 1))
-                       for i in range(net.cfg.blocks)]
-        self.out = (np.ascontiguousarray(net.out.weight.detach()[:, :, 0].T.numpy(), dtype=np.float32),
-                    net.out.bias.detach().numpy().astype(np.float32))
-        self.base = net.base.folded() if net.base is not None else None
-
-    def step(self, state: list | None, f: np.ndarray) -> tuple[list, np.ndarray]:
-        """Features of one new frame ``f (54,)`` → (state, output (49,))."""
-        from collections import deque
-
-        f = np.asarray(f, dtype=np.float32)
-        if state is None:
-            state = [deque([f] * 3, maxlen=3)] + [deque(maxlen=2 * d + 1) for *_, d in self.layers]
-            fill = True
-        else:
-            state[0].append(f)
-            fill = False
-        W, b = self.expand
-        h = np.maximum(np.stack(state[0], -1).reshape(-1) @ W + b, 0.0)
-        for ((Wc, bc), (Wm, bm), d), hist in zip(self.layers, state[1:], strict=True):
-            hist.extend([h] * hist.maxlen if fill else [h])
-            taps = np.stack([hist[-1 - 2 * d], hist[-1 - d], hist[-1]], -1).reshape(-1)
-            y = np.maximum(taps @ Wc + bc, 0.0)
-            h = hist[-1] + np.maximum(y @ Wm + bm, 0.0)
-        W, b = self.out
-        out = h @ W + b
-        if self.base is not None:
-            out = out + self.base(f[None])[0]
-        return state, out
+def numpy_state(module: nn.Module) -> dict[str, np.ndarray]:
+    """A module's state dict as float32 numpy arrays (what :mod:`perspose_rt.lifter.folded` reads)."""
+    return {k: v.detach().cpu().float().numpy() for k, v in module.state_dict().items()}
 
 
 def build_model(cfg: LifterConfig) -> nn.Module:

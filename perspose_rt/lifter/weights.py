@@ -10,7 +10,6 @@ and loading checks that the base file is exactly the one it was trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,18 +19,12 @@ import torch
 from perspose_rt.errors import WeightsError
 from perspose_rt.io import atomic_path
 from perspose_rt.io.atomic import atomic_write_text
+from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL, FORMAT, WEIGHTS_DIR, read_lifter
+from perspose_rt.lifter.files import weights_sha256 as _weights_sha256
 from perspose_rt.lifter.models import LifterConfig, build_model
 
-FORMAT = "perspose-rt/lifter"
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_SINGLE = WEIGHTS_DIR / "lifter_single.json"
-DEFAULT_TEMPORAL = WEIGHTS_DIR / "lifter_temporal.json"
-
-
-def _weights_sha256(lifter_json: Path) -> str:
-    """sha256 of the safetensors file that the lifter JSON ``lifter_json`` names."""
-    doc = json.loads(Path(lifter_json).read_text(encoding="utf-8"))
-    return hashlib.sha256(Path(lifter_json).with_name(doc["weights"]).read_bytes()).hexdigest()
+__all__ = ["DEFAULT_SINGLE", "DEFAULT_TEMPORAL", "FORMAT", "WEIGHTS_DIR", "install_weights", "load_weights",
+           "save_weights"]
 
 
 def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, meta: dict | None = None,
@@ -60,42 +53,18 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
 
 
 def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, dict]:
-    """Read a lifter written by :func:`save_weights` → (model in eval mode, config, metadata)."""
-    from safetensors.torch import load_file
+    """Read a lifter written by :func:`save_weights` → (model in eval mode, config, metadata).
 
-    json_path = Path(json_path)
-    if json_path.suffix == ".safetensors":
-        json_path = json_path.with_suffix(".json")
-    if not json_path.exists():
-        raise WeightsError(f"lifter weights {json_path} not found: train them with "
-                           "`perspose-rt train-lifter` or reinstall perspose-rt")
-    from safetensors import SafetensorError
-
-    from perspose_rt.checks import require_file
-    from perspose_rt.errors import InputError
-
+    ``json_path``: ``NAME.json``, ``NAME.safetensors`` or the stem ``NAME``.
+    """
+    lf = read_lifter(json_path)
+    model = build_model(lf.config)
     try:
-        doc = json.loads(require_file(json_path, "lifter weights").read_text(encoding="utf-8"))
-        if not isinstance(doc, dict):
-            raise TypeError(f"its JSON is a {type(doc).__name__}, not an object")
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"format {doc.get('format')!r}")
-        cfg = LifterConfig.from_dict(doc["config"])
-        state = load_file(str(require_file(json_path.with_name(str(doc["weights"])), "lifter tensors")))
-        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-        model = build_model(cfg)
-        if "base" in doc:
-            base_json = (json_path.parent / doc["base"]["lifter"]).resolve()
-            if _weights_sha256(base_json) != doc["base"]["sha256"]:
-                raise ValueError(f"its base {base_json} is not the file it was trained on (sha256 differs)")
-            base_model, _, _ = load_weights(base_json)
-            state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
-        model.load_state_dict(state)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError,
-            InputError) as exc:
-        raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({type(exc).__name__}: {exc})") from None
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in lf.state.items()})
+    except RuntimeError as exc:
+        raise WeightsError(f"{lf.path} is not a usable perspose-rt lifter ({exc})") from exc
     model.eval()
-    return model, cfg, doc
+    return model, lf.config, lf.doc
 
 
 def install_weights(src_json: str | Path, dst_prefix: str | Path, extra: dict | None = None,

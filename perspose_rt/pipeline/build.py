@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from perspose_rt.errors import UserError
+from perspose_rt.io.weights_path import resolve_weights_path
 
 log = logging.getLogger(__name__)
 
 ESTIMATORS = ("lifter", "perspose")
+#: what ``--weights NAME`` may stand for, per backend (an engine folder is always taken as is).
+_STEM_SUFFIXES = {"torch": (".json", ".safetensors"), "onnxruntime": (".onnx",)}
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,15 @@ def _sha256(path: Path) -> str:
 
 def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
-    from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
+    from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
     from perspose_rt.pipeline.chain import StageChain
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
     from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
-    lifter = Lifter.load(path)
+    lifter = Lifter.load(path)  # numpy only: the default run never imports torch
+    path = lifter.path
     weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
     meta = {
         "estimator": "lifter",
@@ -135,8 +139,8 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.metrics.joints import PERSPOSE25_NAMES
     from perspose_rt.pipeline.perspose_stage import PersPoseStage
 
-    _check_perspose_options(opts)
-    weights = Path(opts.weights)
+    # A file, an engine folder, or the stem NAME that import-checkpoint / export wrote files under.
+    weights = _check_perspose_options(opts)
     backend = open_backend(opts.backend, weights, device=opts.device)
     detector = make_detector(opts, static=True)  # re-acquisition only: every call stands alone
     stage = PersPoseStage(backend, detector, track=not opts.static_images)
@@ -154,15 +158,17 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     return [stage], meta
 
 
-def _check_perspose_options(opts: EstimatorOptions) -> None:
+def _check_perspose_options(opts: EstimatorOptions) -> Path:
+    """The weights path of ``--estimator perspose`` (a file, an engine folder or a stem), checked
+    with the device; one-line errors."""
     if opts.weights is None:
         raise UserError("--estimator perspose needs --weights (PersPose weights, an .onnx file or an "
                         "engine folder); no PersPose weights ship with perspose-rt")
-    if not Path(opts.weights).exists():
-        raise UserError(f"weights not found: {opts.weights}")
+    weights = resolve_weights_path(opts.weights, _STEM_SUFFIXES.get(opts.backend, ()))
     from perspose_rt.cli.validate import check_device
 
     check_device(opts.device)  # "no CUDA GPU" is one line
+    return weights
 
 
 def _check_combinations(opts: EstimatorOptions) -> None:

@@ -57,18 +57,13 @@ def _max_people(text: str) -> int:
 def estimator_options(args: argparse.Namespace, static_images: bool = False):
     """The :class:`~perspose_rt.pipeline.build.EstimatorOptions` of the command line.
 
-    For the lifter, torch is limited to one intra-op thread: the lifter is a small MLP (≈ 1.5 ms)
-    for which a second thread only adds overhead and takes a core from MediaPipe.
+    The lifter's live path is numpy (its one BLAS thread is set in :mod:`perspose_rt.cli`), so
+    nothing here imports torch: a default run starts without it.
     """
     from perspose_rt.pipeline.build import EstimatorOptions
     from perspose_rt.pipeline.tracking import check_max_people
 
     max_people = check_max_people(getattr(args, "max_people", 1))
-    if args.estimator == "lifter":
-        import torch
-
-        torch.set_num_threads(1)
-
     return EstimatorOptions(
         name=args.estimator, static_images=static_images, temporal=args.temporal,
         lifter_weights=args.lifter_weights, backend=args.backend,

@@ -174,6 +174,11 @@ class SimulatedCamera(LiveSource):
         self._connected = True
         super().__init__(name, intrinsics, retry_s)
 
+    @property
+    def frames_per_loop(self) -> int:
+        """Frames it plays before starting over."""
+        return len(self._images)
+
     def _open(self) -> bool:
         if not self._connected and not self.reconnect:
             return False

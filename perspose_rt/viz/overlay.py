@@ -128,9 +128,13 @@ def draw_people(image: np.ndarray, people: Sequence[Person], *, show_box: bool =
 
 
 def hud_lines(*, fps: float, latency_ms: float, dropped: int, estimator: str, valid: bool,
-              recording: bool = False, depth_m: float | None = None, people: int | None = None) -> list[str]:
-    """The standard HUD text (``people``: how many are tracked, shown when more than one)."""
+              recording: bool = False, depth_m: float | None = None, people: int | None = None,
+              intrinsics: str | None = None) -> list[str]:
+    """The standard HUD text (``people``: how many are tracked, shown when more than one;
+    ``intrinsics``: where the camera's K came from, e.g. ``calibration``)."""
     lines = [f"{fps:5.1f} fps   latency {latency_ms:5.1f} ms   dropped {dropped}", f"estimator: {estimator}"]
+    if intrinsics:
+        lines.append(f"intrinsics: {intrinsics}")
     if not valid:
         lines.append("no person")
     elif people is not None and people > 1:

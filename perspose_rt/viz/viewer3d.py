@@ -1,9 +1,11 @@
-"""Open3D viewer: the 3D skeleton in camera space, a floor grid, the camera frustum, SMPL mesh.
+"""Open3D viewer: people in camera space (bones as tubes, joints as spheres, left blue / right red,
+one hue per track), a floor under their feet, the camera frustum, the SMPL mesh.
 
 Coordinates are the camera frame (OpenCV: x right, y down, z forward, metres); the view looks
-from just behind and above the real camera, so the scene appears as the camera sees it, with
-depth. The floor grid sits under the lowest foot (a slowly adapting estimate), the frustum shows
-the real field of view from ``K``. With no display, Open3D renders offscreen through EGL
+from behind, above and right of the real camera, so the scene appears roughly as the camera sees
+it, with depth. The floor sits under the lowest foot (a slowly adapting estimate), the frustum
+shows the real field of view from ``K``. The same class renders ``images``' 3D PNGs and the live
+snapshots, with a HUD drawn on the render (:meth:`Viewer3D.render`). With no display, Open3D renders offscreen through EGL
 (``visible=False``), which tests and servers use (:meth:`Viewer3D.render`).
 
 Keys in the window (as in the OpenCV window): ``q`` quit, ``r`` start/stop recording,
@@ -13,15 +15,23 @@ Keys in the window (as in the OpenCV window): ``q`` quit, ``r`` start/stop recor
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
 from perspose_rt.types import Person, PoseResult
-from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side, track_color
+from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS
+from perspose_rt.viz.skeleton_mesh import JOINT_RADIUS, palette, people_mesh
 
 log = logging.getLogger(__name__)
 
 BACKGROUND = (0.08, 0.08, 0.1)
+FLOOR = (0.2, 0.21, 0.24)
+GRID = (0.36, 0.37, 0.42)
+#: from the look-at point towards the eye: right of, above and behind the real camera
+VIEW_FRONT = (0.6, -0.45, -1.0)
+#: 2D confidence from which a joint counts as seen (unseen ones are drawn grey)
+MIN_SEEN_CONF = 0.3
 _FOOT_NAMES = {"RFoot", "LFoot", "left_ankle", "right_ankle", "left_foot", "right_foot"}
 
 
@@ -48,143 +58,77 @@ def grid_lines(center_xz: tuple[float, float], y: float, half: float = 3.0, step
 
 
 class Viewer3D:
-    """An Open3D window (or offscreen buffer) showing the 3D poses of a frame's people.
-
-    :meth:`update_people` draws every person (up to 10 at once); with ``track_colors`` each track's
-    bones take its colour (:func:`~perspose_rt.viz.overlay.track_color`, as in the 2D overlay)
-    and an "ID n" label floats above the person, otherwise bones are coloured by side.
-    :meth:`update` shows one pose.
+    """An Open3D window (or offscreen buffer) showing people in 3D: tubes, spheres, floor, camera.
 
     Args:
         joint_format: ``"h36m17"`` or ``"perspose25"``.
         width, height: window size.
         visible: False renders offscreen (no display needed).
         mesh_faces: ``(F, 3)`` SMPL faces; when given, ``pose.extras["vertices"]`` ``(V, 3)``
-            (camera frame, metres) is drawn as a mesh (of the first person).
-        track_colors: colour each person's bones by track (several people) instead of by side.
+            (camera frame, metres) is drawn as a mesh.
+        left, top: window position on the screen (``live`` puts it beside the 2D overlay).
+        track_colors: :meth:`show_people` colours each person by track (several people; the
+            same hue as the track in the 2D overlay) instead of by body side.
+
+    The view looks at the people from behind, above and right of the real camera, framed to their
+    size; it follows them smoothly (the look-at point moves towards the people's centre by
+    :attr:`follow` of the way each update, so detection noise does not shake the view) and keeps
+    whatever orbit and zoom the mouse gave it. :meth:`reset_view` frames again.
     """
+
+    #: share of the way the view's centre moves towards the people per update (0..1)
+    follow = 0.15
 
     def __init__(self, joint_format: str, width: int = 960, height: int = 720, visible: bool = True,
                  mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D",
-                 track_colors: bool = False) -> None:
+                 left: int = 50, top: int = 50, track_colors: bool = False) -> None:
+        from perspose_rt.detect.mediapipe_env import quiet_mediapipe
+
+        quiet_mediapipe()  # EGL's libwayland prints "XDG_RUNTIME_DIR is invalid" on headless machines
         import open3d as o3d
 
         self._o3d = o3d
         if not visible:  # no display: keep Open3D's "falling back to EGL" notices out of the output
             o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
         self.joint_format = joint_format
-        parents, names = SKELETONS[joint_format]
-        self._edges = np.array([[p, c] for c, p in enumerate(parents) if p >= 0], dtype=np.int32)
-        self._edge_colors = np.array([_side(names[c]) for _, c in self._edges], dtype=np.float64)[:, ::-1] / 255
+        _parents, names = SKELETONS[joint_format]
         self._feet = [i for i, n in enumerate(names) if n in _FOOT_NAMES]
         self._keys: list[str] = []
         self.vis = o3d.visualization.VisualizerWithKeyCallback()
         for key in "QRS":
             self.vis.register_key_callback(ord(key), self._key_cb(key.lower()))
-        if not self.vis.create_window(window_name=title, width=width, height=height, visible=visible):
+        if not self.vis.create_window(window_name=title, width=width, height=height, left=left, top=top,
+                                      visible=visible):
             raise RuntimeError("Open3D could not create a window or an offscreen (EGL) context")
         opt = self.vis.get_render_option()
         opt.background_color = np.asarray(BACKGROUND)
-        opt.line_width = 4.0
-        opt.point_size = 8.0
-        n = len(names)
-        self.skeleton = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((n, 3))),
-                                             o3d.utility.Vector2iVector(self._edges))
-        self.skeleton.colors = o3d.utility.Vector3dVector(self._edge_colors)
-        self.joints = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
-        self.joints.paint_uniform_color([1.0, 1.0, 1.0])
-        # One point each (Open3D warns about empty geometry when computing the view's bounds).
-        self.grid = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((1, 3))), o3d.utility.Vector2iVector())
-        self.frustum = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((1, 3))), o3d.utility.Vector2iVector())
-        self.mesh = o3d.geometry.TriangleMesh() if mesh_faces is not None else None
-        self._faces = None if mesh_faces is None else np.asarray(mesh_faces, dtype=np.int32)
-        for g in (self.grid, self.frustum, self.skeleton, self.joints):
-            self.vis.add_geometry(g)
-        self._mesh_added = False
+        opt.line_width = 2.0
         opt.mesh_show_back_face = True
+        opt.light_on = True
+        V = o3d.utility.Vector3dVector
+        # The legacy renderer sizes its view and clipping planes from the bounding box of what was
+        # added with reset_bounding_box=True: a fixed 1 m box, added and removed again (the box
+        # stays), so the zoom set in _frame() is in metres whatever the scene holds.
+        anchor = o3d.geometry.PointCloud(V(np.array([[-0.5, -0.5, 2.5], [0.5, 0.5, 3.5]])))
+        self.vis.add_geometry(anchor, reset_bounding_box=True)
+        self.vis.remove_geometry(anchor, reset_bounding_box=False)
+        # Geometry that is empty when added is never drawn: each starts as one degenerate triangle.
+        self.floor = _placeholder_mesh(o3d)
+        self.grid = o3d.geometry.LineSet(V(np.zeros((2, 3))), o3d.utility.Vector2iVector(np.array([[0, 1]])))
+        self.frustum = o3d.geometry.LineSet(V(np.zeros((2, 3))), o3d.utility.Vector2iVector(np.array([[0, 1]])))
+        self.people = _placeholder_mesh(o3d)
+        self.labels = _placeholder_mesh(o3d)  # "ID n" above each tracked person (track_colors)
+        self._glyphs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.mesh = _placeholder_mesh(o3d) if mesh_faces is not None else None
+        self._faces = None if mesh_faces is None else np.asarray(mesh_faces, dtype=np.int32)
+        for g in (self.floor, self.grid, self.frustum, self.people, self.labels) + ((self.mesh,) if self.mesh else ()):
+            self.vis.add_geometry(g, reset_bounding_box=False)
         self._floor_y: float | None = None
+        self._target: np.ndarray | None = None
         self._view_set = False
         self._K: np.ndarray | None = None
-        self.track_colors = track_colors
-        self._extra: list[tuple] = []  # (skeleton, joints) of the 2nd, 3rd, … person
-        self._labels: list = []  # one "ID n" text mesh per shown person (track_colors only)
-        self._glyphs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def update_people(self, people: list[Person], resolution: tuple[int, int] | None = None) -> None:
-        """Show every person of a frame (nobody: hide the skeletons and keep the scene)."""
-        o3d = self._o3d
-        poses = [q.pose for q in people if q.pose is not None and q.pose.valid]
-        first = poses[0] if poses else None
-        aim = not self._view_set and len(poses) > 1
-        self.update(first, resolution)
-        if aim:  # the first view of several people: aim between them
-            roots = np.array([np.asarray(q.joints_cam, dtype=np.float64)[0] for q in poses])
-            self._look_at(roots.mean(0), float(np.ptp(roots[:, 0])))
-        if first is not None and self.track_colors:
-            self._paint(self.skeleton, people[0].track_id)
-            self.vis.update_geometry(self.skeleton)
-        while len(self._extra) < len(poses) - 1:
-            n = len(self._edge_colors) + 1
-            sk = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((n, 3))),
-                                      o3d.utility.Vector2iVector(self._edges))
-            jt = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
-            for g in (sk, jt):
-                self.vis.add_geometry(g, reset_bounding_box=False)
-            self._extra.append((sk, jt))
-        for k, (sk, jt) in enumerate(self._extra):
-            if k + 1 < len(poses):
-                X = np.asarray(poses[k + 1].joints_cam, dtype=np.float64)
-                sk.points = o3d.utility.Vector3dVector(X)
-                jt.points = o3d.utility.Vector3dVector(X)
-                if self.track_colors:
-                    self._paint(sk, people[k + 1].track_id)
-                else:
-                    sk.colors = o3d.utility.Vector3dVector(self._edge_colors)
-                jt.paint_uniform_color([1.0, 1.0, 1.0])
-            else:
-                sk.colors = o3d.utility.Vector3dVector(np.zeros_like(self._edge_colors) + BACKGROUND)
-                jt.paint_uniform_color(BACKGROUND)
-            self.vis.update_geometry(sk)
-            self.vis.update_geometry(jt)
-
-        if self.track_colors:
-            self._update_labels([q for q in people if q.pose is not None and q.pose.valid])
-
-    def _glyph(self, track_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Vertices (camera frame, metres, centred at the origin, 0.12 m tall) and triangles of
-        the text "ID n"."""
-        if track_id not in self._glyphs:
-            m = self._o3d.t.geometry.TriangleMesh.create_text(f"ID {track_id}", depth=0.0).to_legacy()
-            v = np.asarray(m.vertices, dtype=np.float64)
-            v = (v - (v.min(0) + v.max(0)) / 2) * (0.12 / max(np.ptp(v[:, 1]), 1e-6))
-            self._glyphs[track_id] = (v * [1, -1, -1], np.asarray(m.triangles))  # text y up → camera y down
-        return self._glyphs[track_id]
-
-    def _update_labels(self, people: list[Person]) -> None:
-        """A label in the track's colour 0.2 m above each person's highest joint."""
-        o3d = self._o3d
-        for k, person in enumerate(people):
-            X = np.asarray(person.pose.joints_cam, dtype=np.float64)
-            top = X[np.argmin(X[:, 1])]
-            v, t = self._glyph(person.track_id)
-            rgb = np.asarray(track_color(person.track_id)[::-1], dtype=np.float64) / 255
-            if k == len(self._labels):
-                self._labels.append(o3d.geometry.TriangleMesh())
-                self._labels[k].vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
-                self._labels[k].triangles = o3d.utility.Vector3iVector(t)
-                self.vis.add_geometry(self._labels[k], reset_bounding_box=False)
-            mesh = self._labels[k]
-            mesh.vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
-            mesh.triangles = o3d.utility.Vector3iVector(t)
-            mesh.paint_uniform_color(rgb)
-            self.vis.update_geometry(mesh)
-        for mesh in self._labels[len(people):]:  # nobody in these slots now: an empty label
-            mesh.triangles = o3d.utility.Vector3iVector(np.zeros((0, 3), np.int32))
-            self.vis.update_geometry(mesh)
-
-    def _paint(self, lineset, track_id: int) -> None:
-        rgb = np.asarray(track_color(track_id)[::-1], dtype=np.float64) / 255
-        lineset.colors = self._o3d.utility.Vector3dVector(np.tile(rgb, (len(self._edge_colors), 1)))
+        self.hud: list[str] = []
+        self.track_colors = bool(track_colors)
 
     def _key_cb(self, key: str):
         def cb(_vis) -> bool:
@@ -194,61 +138,153 @@ class Viewer3D:
 
     def _set_frustum(self, K: np.ndarray, resolution: tuple[int, int]) -> None:
         o3d = self._o3d
-        pts, edges = frustum_lines(K, resolution)
+        pts, edges = frustum_lines(K, resolution, depth=0.35)
         self.frustum.points = o3d.utility.Vector3dVector(pts)
         self.frustum.lines = o3d.utility.Vector2iVector(edges)
-        self.frustum.paint_uniform_color([0.9, 0.8, 0.2])
+        self.frustum.paint_uniform_color([0.95, 0.8, 0.25])
         self.vis.update_geometry(self.frustum)
 
     def update(self, pose: PoseResult | None, resolution: tuple[int, int] | None = None) -> None:
-        """Show a result (an invalid one hides the skeleton and keeps the scene)."""
-        o3d = self._o3d
-        if pose is not None and resolution is not None and (self._K is None or not np.array_equal(self._K, pose.K)):
-            self._K = np.asarray(pose.K, dtype=np.float64)
-            self._set_frustum(self._K, resolution)
+        """Show one result (an invalid one hides the skeleton and keeps the scene)."""
+        if pose is not None and resolution is not None:
+            self.set_camera(pose.K, resolution)
         if pose is None or not pose.valid:
-            self.skeleton.colors = o3d.utility.Vector3dVector(np.zeros_like(self._edge_colors) + BACKGROUND)
-            self.joints.paint_uniform_color(BACKGROUND)
-            self.vis.update_geometry(self.skeleton)
-            self.vis.update_geometry(self.joints)
+            self.update_people([])
             return
-        X = np.asarray(pose.joints_cam, dtype=np.float64)
-        self.skeleton.points = o3d.utility.Vector3dVector(X)
-        self.skeleton.colors = o3d.utility.Vector3dVector(self._edge_colors)
-        self.joints.points = o3d.utility.Vector3dVector(X)
-        self.joints.paint_uniform_color([1.0, 1.0, 1.0])
-        feet_y = float(X[self._feet, 1].max()) if self._feet else float(X[:, 1].max())
-        self._floor_y = feet_y if self._floor_y is None else 0.9 * self._floor_y + 0.1 * feet_y
-        pts, edges = grid_lines((float(X[0, 0]), float(X[0, 2])), self._floor_y)
-        self.grid.points = o3d.utility.Vector3dVector(pts)
-        self.grid.lines = o3d.utility.Vector2iVector(edges)
-        self.grid.paint_uniform_color([0.35, 0.35, 0.4])
+        seen = None if pose.confidence is None else np.asarray(pose.confidence) >= MIN_SEEN_CONF
+        self.update_people([pose.joints_cam], None, [seen])
         if self.mesh is not None and "vertices" in pose.extras:
+            o3d = self._o3d
             self.mesh.vertices = o3d.utility.Vector3dVector(np.asarray(pose.extras["vertices"], dtype=np.float64))
             self.mesh.triangles = o3d.utility.Vector3iVector(self._faces)
             self.mesh.compute_vertex_normals()
             self.mesh.paint_uniform_color([0.75, 0.75, 0.78])
-            if not self._mesh_added:  # Open3D does not draw geometry that was empty when added
-                self.vis.add_geometry(self.mesh, reset_bounding_box=False)
-                self._mesh_added = True
             self.vis.update_geometry(self.mesh)
-        for g in (self.grid, self.skeleton, self.joints):
+
+    def set_camera(self, K: np.ndarray, resolution: tuple[int, int]) -> None:
+        """Draw the real camera's frustum (from ``K`` and the image size)."""
+        K = np.asarray(K, dtype=np.float64)
+        if self._K is None or not np.array_equal(self._K, K):
+            self._K = K
+            self._set_frustum(K, resolution)
+
+    def show_people(self, people: Sequence[Person], resolution: tuple[int, int] | None = None) -> None:
+        """Show a frame's :class:`~perspose_rt.types.Person` list (nobody: hide the skeletons,
+        keep the scene); the mesh is drawn for the first person when the viewer has faces."""
+        people = [q for q in people if q.pose is not None and q.pose.valid]
+        if self.track_colors and not people:
+            self._set_labels([], [])
+        if len(people) <= 1 and not self.track_colors:
+            self.update(people[0].pose if people else None, resolution)
+            return
+        if resolution is not None:
+            self.set_camera(people[0].pose.K, resolution)
+        seen = [None if q.pose.confidence is None else np.asarray(q.pose.confidence) >= MIN_SEEN_CONF
+                for q in people]
+        ids = [q.track_id for q in people] if self.track_colors else None
+        joints = [np.asarray(q.pose.joints_cam, dtype=np.float64) for q in people]
+        self.update_people(joints, ids, seen)
+        if ids is not None:
+            self._set_labels(joints, ids)
+
+    def _glyph(self, track_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices (camera frame, metres, centred, 0.12 m tall) and triangles of "ID n"."""
+        if track_id not in self._glyphs:
+            m = self._o3d.t.geometry.TriangleMesh.create_text(f"ID {track_id}", depth=0.0).to_legacy()
+            v = np.asarray(m.vertices, dtype=np.float64)
+            v = (v - (v.min(0) + v.max(0)) / 2) * (0.12 / max(float(np.ptp(v[:, 1])), 1e-6))
+            self._glyphs[track_id] = (v * [1, -1, -1], np.asarray(m.triangles, dtype=np.int32))  # y up → down
+        return self._glyphs[track_id]
+
+    def _set_labels(self, joints: Sequence[np.ndarray], track_ids: Sequence[int]) -> None:
+        """Each person's "ID n", in the track's colour, 0.2 m above their highest joint."""
+        parts = []
+        for X, tid in zip(joints, track_ids, strict=True):
+            v, t = self._glyph(int(tid))
+            top = X[np.argmin(X[:, 1])]
+            parts.append((v + top - [0.0, 0.2, 0.0], t, palette(int(tid))["centre"]))
+        if not parts:
+            _set_mesh(self._o3d, self.labels, *_placeholder_arrays())
+        else:
+            offsets = np.cumsum([0] + [len(v) for v, _, _ in parts[:-1]])
+            v = np.concatenate([p[0] for p in parts])
+            t = np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)])
+            c = np.concatenate([np.tile(p[2], (len(p[0]), 1)) for p in parts])
+            _set_mesh(self._o3d, self.labels, v, np.tile([0.0, 0.0, -1.0], (len(v), 1)), t, c)
+        self.vis.update_geometry(self.labels)
+
+    def update_people(self, people: Sequence[np.ndarray], track_ids: Sequence[int] | None = None,
+                      visible: Sequence[np.ndarray | None] | None = None) -> None:
+        """Show any number of people: ``(J, 3)`` camera-frame joints each, coloured by track id
+        (``None``: by body side), unseen joints (``visible`` False) grey."""
+        o3d = self._o3d
+        people = [np.asarray(X, dtype=np.float64) for X in people]
+        if not people:
+            _set_mesh(o3d, self.people, *_placeholder_arrays())
+            self.vis.update_geometry(self.people)
+            return
+        v, n, t, c = people_mesh(people, self.joint_format, track_ids, visible)
+        _set_mesh(o3d, self.people, v, n, t, c)
+        allj = np.concatenate(people)
+        centre = np.mean([0.5 * (X.min(0) + X.max(0)) for X in people], axis=0)
+        feet = [float(X[self._feet, 1].max()) if self._feet else float(X[:, 1].max()) for X in people]
+        feet_y = max(feet) + JOINT_RADIUS
+        self._floor_y = feet_y if self._floor_y is None else 0.9 * self._floor_y + 0.1 * feet_y
+        self._update_floor(centre)
+        for g in (self.people, self.floor, self.grid):
             self.vis.update_geometry(g)
-        if not self._view_set:
-            self._look_at(X[0])
+        if not self._view_set or self._target is None or np.linalg.norm(centre - self._target) > 1.5:
+            self._frame(centre, allj)
+        else:
+            self._target = self._target + self.follow * (centre - self._target)
+            self.vis.get_view_control().set_lookat(self._target)
+
+    def _update_floor(self, centre: np.ndarray) -> None:
+        o3d = self._o3d
+        half = 2.5
+        cx, cz, y = float(centre[0]), float(centre[2]), self._floor_y
+        quad = np.array([[cx - half, y, cz - half], [cx + half, y, cz - half], [cx + half, y, cz + half],
+                         [cx - half, y, cz + half]])
+        _set_mesh(o3d, self.floor, quad, np.tile([0.0, -1.0, 0.0], (4, 1)), np.array([[0, 1, 2], [0, 2, 3]]),
+                  np.tile(FLOOR, (4, 1)))
+        pts, edges = grid_lines((cx, cz), y - 0.002, half=half, step=0.5)
+        self.grid.points = o3d.utility.Vector3dVector(pts)
+        self.grid.lines = o3d.utility.Vector2iVector(edges)
+        self.grid.paint_uniform_color(GRID)
+
+    def _frame(self, centre: np.ndarray, joints: np.ndarray) -> None:
+        """Aim at the people, from behind, above and right of the real camera, sized to fit them."""
+        ctl = self.vis.get_view_control()
+        extent = float(np.max(np.ptp(joints, axis=0))) if len(joints) > 1 else 1.7
+        self._target = np.asarray(centre, dtype=np.float64).copy()
+        ctl.set_lookat(self._target)
+        ctl.set_front(VIEW_FRONT)
+        ctl.set_up([0.0, -1.0, 0.0])  # image "up" is -y in OpenCV camera coordinates
+        ctl.set_zoom(float(np.clip(0.9 * max(extent, 1.2), 0.6, 5.0)))  # half the view's height, metres
+        self._view_set = True
 
     def reset_view(self) -> None:
-        """Aim the view again at the next pose shown, and forget the floor (e.g. an unrelated photo)."""
+        """Frame the next people shown again, and forget the floor (e.g. an unrelated photo)."""
         self._view_set = False
         self._floor_y = None
 
-    def _look_at(self, target: np.ndarray, spread_m: float = 0.0) -> None:
+    def camera_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """The view's ``(K (3, 3), world→view extrinsic (4, 4))`` as Open3D reports them."""
+        params = self.vis.get_view_control().convert_to_pinhole_camera_parameters()
+        return np.asarray(params.intrinsic.intrinsic_matrix), np.asarray(params.extrinsic)
+
+    def set_view(self, K_view: np.ndarray, extrinsic: np.ndarray) -> None:
+        """Look through a pinhole camera: ``K_view`` for the window's size (principal point at its
+        centre, fx = fy), ``extrinsic`` world→view (4, 4). ``np.eye(4)`` is the real camera's
+        viewpoint. A joint X then lands at ``K_view @ (extrinsic @ [X, 1])[:3]``."""
         ctl = self.vis.get_view_control()
-        self.vis.reset_view_point(True)
-        ctl.set_lookat(target * 0.8)  # between the camera and the person, nearer the person
-        ctl.set_front([0.35, -0.35, -1.0])  # from behind, above and right of the real camera
-        ctl.set_up([0.0, -1.0, 0.0])  # image "up" is −y in OpenCV camera coordinates
-        ctl.set_zoom(min(1.5, 0.45 + 0.6 * spread_m))  # step back to see several people
+        params = ctl.convert_to_pinhole_camera_parameters()
+        w, h = params.intrinsic.width, params.intrinsic.height
+        K_view = np.asarray(K_view, dtype=np.float64)
+        params.intrinsic.set_intrinsics(w, h, K_view[0, 0], K_view[1, 1], K_view[0, 2], K_view[1, 2])
+        params.extrinsic = np.asarray(extrinsic, dtype=np.float64)
+        if not ctl.convert_from_pinhole_camera_parameters(params, allow_arbitrary=True):
+            raise ValueError("Open3D refused the view: the principal point must be the window's centre")
         self._view_set = True
 
     def poll(self) -> tuple[bool, list[str]]:
@@ -258,15 +294,37 @@ class Viewer3D:
         keys, self._keys = self._keys, []
         return alive, keys
 
-    def render(self) -> np.ndarray:
-        """The current view as an (H, W, 3) uint8 BGR image (works offscreen)."""
+    def render(self, hud: Sequence[str] | None = None) -> np.ndarray:
+        """The current view as an (H, W, 3) uint8 BGR image (works offscreen), with ``hud`` lines
+        (default :attr:`hud`) drawn in its top-left corner."""
+        from perspose_rt.viz.overlay import draw_hud
+
         self.vis.poll_events()
         self.vis.update_renderer()
         rgb = np.asarray(self.vis.capture_screen_float_buffer(do_render=True))
-        return np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)[..., ::-1])
+        img = np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)[..., ::-1])
+        lines = self.hud if hud is None else list(hud)
+        return draw_hud(img, lines) if lines else img
 
     def close(self) -> None:
         self.vis.destroy_window()
+
+
+def _placeholder_arrays():
+    return np.zeros((3, 3)), np.tile([0.0, 0.0, 1.0], (3, 1)), np.array([[0, 1, 2]], np.int32), np.zeros((3, 3))
+
+
+def _placeholder_mesh(o3d):
+    mesh = o3d.geometry.TriangleMesh()
+    _set_mesh(o3d, mesh, *_placeholder_arrays())
+    return mesh
+
+
+def _set_mesh(o3d, mesh, vertices, normals, triangles, colors) -> None:
+    mesh.vertices = o3d.utility.Vector3dVector(np.asarray(vertices, dtype=np.float64))
+    mesh.vertex_normals = o3d.utility.Vector3dVector(np.asarray(normals, dtype=np.float64))
+    mesh.triangles = o3d.utility.Vector3iVector(np.asarray(triangles, dtype=np.int32))
+    mesh.vertex_colors = o3d.utility.Vector3dVector(np.asarray(colors, dtype=np.float64))
 
 
 __all__ = ["CENTRE", "LEFT", "RIGHT", "Viewer3D", "frustum_lines", "grid_lines"]
