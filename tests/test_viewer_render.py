@@ -88,7 +88,7 @@ def test_render_puts_the_skeleton_where_its_projection_says() -> None:
         pytest.skip(f"no offscreen OpenGL: {exc}")
     try:
         v.set_camera(K, (640, 480))
-        v.update_people([PERSON], [0])
+        v.update_people([PERSON])  # one person: side colours
         framed = v.render(hud=[])
         # Through the real camera (K scaled to the 480x360 window) the render must match the
         # camera's own projection of the joints; then from an orbited viewpoint as well.
