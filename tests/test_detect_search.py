@@ -8,9 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perspose_rt.detect.search import (ExtendedSearch, SearchConfig, View, apply_affine, around_box_view,
-                                       body_seen, crop_view, rotation_view, suppress_duplicates, tile_views,
-                                       to_original)
+from perspose_rt.detect.search import (
+    ExtendedSearch,
+    SearchConfig,
+    View,
+    apply_affine,
+    around_box_view,
+    body_seen,
+    crop_view,
+    rotation_view,
+    suppress_duplicates,
+    tile_views,
+    to_original,
+)
 from perspose_rt.paths import examples_dir
 from perspose_rt.types import Detection
 
