@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "run a benchmark (model, lifter, pipeline, ik, calib) and record it in docs/BENCHMARKS.md"
+HELP = "run a benchmark (model, lifter, pipeline, ik, calib, search) and record it in docs/BENCHMARKS.md"
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
@@ -18,6 +18,7 @@ BENCHES: list[tuple[str, str]] = [
     ("lifter", "perspose_rt.bench.lifter"),
     ("ik", "perspose_rt.bench.ik"),
     ("calib", "perspose_rt.calib.bench"),
+    ("search", "perspose_rt.bench.search"),
 ]
 
 
