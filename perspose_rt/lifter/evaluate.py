@@ -23,8 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perspose_rt.lifter.api import Lifter
-from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.data.h36m import (
     TEST_SUBJECTS,
     load_cameras,
@@ -32,6 +30,8 @@ from perspose_rt.data.h36m import (
     load_sh_detections,
     sh16_to_h36m17,
 )
+from perspose_rt.lifter.api import Lifter
+from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.metrics import acceleration_error, mpjpe, pa_mpjpe
 
 
