@@ -37,8 +37,8 @@ def _centroid(img: np.ndarray, uv: np.ndarray, r: int = 6) -> np.ndarray:
     return np.array([(w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()])
 
 
-GEOMETRIC = {"jitter": dict(aim_offset=(0.1, -0.08)), "roll": dict(roll=np.radians(25.0)),
-             "zoom": dict(zoom=0.8)}
+GEOMETRIC = {"jitter": {"aim_offset": (0.1, -0.08)}, "roll": {"roll": np.radians(25.0)},
+             "zoom": {"zoom": 0.8}}
 
 
 @pytest.mark.parametrize("combo", [c for n in range(4) for c in itertools.combinations(GEOMETRIC, n)],

@@ -77,7 +77,7 @@ class Mix:
         k = int(self._epoch_perm(epoch)[pos])
         d = int(np.searchsorted(self.bounds, k, side="right") - 1)
         local = k - self.bounds[d]
-        j = int(round(local + epoch * self.ratios[d] * self.n)) % self.sizes[d]
+        j = round(float(local + epoch * self.ratios[d] * self.n)) % self.sizes[d]
         return d, int(self.fixed[d][j])
 
     def step_slots(self, step: int, batch: int, rank: int = 0, world: int = 1) -> list[tuple[int, int]]:

@@ -63,7 +63,7 @@ def _load_dict(path: Path) -> dict:
 
     try:
         obj = joblib.load(path, mmap_mode="r")
-    except Exception as exc:  # joblib/pickle raise many types for a corrupt file
+    except Exception as exc:  # noqa: BLE001 (joblib and pickle raise many types for a corrupt file)
         raise InputError(f"cannot read {path} as a joblib annotation file: {type(exc).__name__}: {exc}") from None
     if not isinstance(obj, dict):
         raise InputError(f"{path} holds a {type(obj).__name__}, not a dict of per-sample arrays")

@@ -168,7 +168,7 @@ def make_sample(rec: Record, size: int, d: Draw, rng: np.random.Generator | None
 
 
 def _odd(k: float) -> int:
-    k = max(1, int(round(k)))
+    k = max(1, round(float(k)))
     return k if k % 2 else k + 1
 
 
