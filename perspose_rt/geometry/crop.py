@@ -15,7 +15,7 @@ from typing import Any
 
 from perspose_rt.geometry._array import ops
 from perspose_rt.geometry.camera_math import rays_from_pixels
-from perspose_rt.geometry.rotation import rotation_between
+from perspose_rt.geometry.rotation import axis_angle_to_matrix, rotation_between
 
 Array = Any
 
@@ -65,7 +65,8 @@ class CropGeometry:
 
 
 def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
-                 aim_uv: Array | None = None) -> CropGeometry:
+                 aim_uv: Array | None = None, roll: Array | None = None,
+                 zoom: Array | float = 1.0) -> CropGeometry:
     """PR + symmetric crop + focal equalisation as one homography (numpy or torch, batched).
 
     Steps (design doc §3.3): pad the box about its centre; rotate the camera so the centre's ray
@@ -81,6 +82,12 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
         out_size: crop side (256 for the PersPose network).
         pad: box scale about its centre before PR (the official demo uses 1.2 on detector boxes).
         aim_uv: (..., 2) optional PR aim; default the principal point.
+        roll: (...,) optional in-plane rotation in radians (training augmentation), applied as a
+            3D rotation of the virtual camera about the aim's ray after PR. Unlike the official
+            2D rotation about the image centre (design doc §9.6), it keeps ``K_crop`` exact:
+            ``R`` includes it, so ``K_crop · R · X`` projects onto the warped image.
+        zoom: (...,) or a number: multiplies the crop scale (training augmentation, official
+            range 0.7–1.1); the crop stays centred on the principal point.
 
     Returns:
         :class:`CropGeometry` in the input's array type, dtype and device.
@@ -95,6 +102,11 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     if xp.any(half[..., 0] <= 0) or xp.any(half[..., 1] <= 0):
         raise ValueError("prepare_crop: the box has zero or negative width or height")
     R = pr_rotation(K, c, aim_uv)
+    if roll is not None:
+        aim = K[..., :2, 2] if aim_uv is None else aim_uv
+        b = rays_from_pixels(aim, K)
+        b = b / xp.norm(b, -1, keepdims=True)
+        R = axis_angle_to_matrix(b * roll[..., None]) @ R
 
     sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
     sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
@@ -110,7 +122,7 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     p = K[..., :2, 2]
     hx = xp.amax(xp.abs(pts[..., 0] - p[..., None, 0]), -1)
     hy = xp.amax(xp.abs(pts[..., 1] - p[..., None, 1]), -1)
-    scale = out_size / (2.0 * xp.maximum(hx, hy))
+    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
     stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
     one = xp.ones_like(stretch)
     ax = scale * xp.where(stretch > 1, stretch, one)

@@ -4,7 +4,8 @@ Every call to :meth:`PoseSampler.sample` draws fresh samples from a ``torch.Gene
 training run seeded per step is reproducible and resumable. Shapes: ``B`` samples of ``T``
 consecutive frames (the last one is the target; ``T = 1`` for the single-frame model).
 
-Virtual cameras (the default 75 % of samples):
+Virtual cameras (the default 75 % of samples; drawn by
+:func:`perspose_rt.data.virtual_camera.place_in_virtual_cameras`):
 
 * horizontal FOV uniform in 30°–110°, image 640–1920 px wide with aspect 16:9, 4:3, 1:1, 3:4
   or 9:16, principal point within ~1 % of the centre;
@@ -46,27 +47,12 @@ import math
 import numpy as np
 import torch
 
-from perspose_rt.geometry import project_points, rays_from_pixels
-from perspose_rt.lifter.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+from perspose_rt.data.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+from perspose_rt.data.virtual_camera import place_in_virtual_cameras
+from perspose_rt.data.virtual_camera import uniform as _u
 from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS
 
 NOISE_PROFILES = ("light", "detector")
-_ASPECTS = torch.tensor([16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16], dtype=torch.float64)
-_WORLD_TO_LEVEL_CAM = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
-
-
-def _rot_x(a: torch.Tensor) -> torch.Tensor:
-    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(*a.shape, 3, 3)
-
-
-def _rot_z(a: torch.Tensor) -> torch.Tensor:
-    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(*a.shape, 3, 3)
-
-
-def _u(gen: torch.Generator, shape, lo=0.0, hi=1.0) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
 
 
 class PoseSampler:
@@ -111,7 +97,7 @@ class PoseSampler:
         self.cam_k, self.cam_p = stack(lambda c: c.k), stack(lambda c: c.p)
         self.cam_K = stack(lambda c: c.K)
         self.p_real, self.hfov, self.depth = p_real, hfov_deg, depth_m
-        self.pitch, self.roll, self.noise = math.radians(pitch_deg), math.radians(roll_deg), noise
+        self.pitch_deg, self.roll_deg, self.noise = pitch_deg, roll_deg, noise
         self.noise_scale, self.bias_scale = noise_scale, bias_scale
         self.noise_profile = noise_profile
 
@@ -152,31 +138,8 @@ class PoseSampler:
         return uv, K, conf, X
 
     def _virtual(self, Xw: torch.Tensor, gen: torch.Generator):
-        B = Xw.shape[0]
-        rel = Xw - Xw[:, -1:, :1]
-        yaw = _u(gen, (B,), 0, 2 * math.pi)
-        tilt = _rot_z(_u(gen, (B,), -self.roll, self.roll)) @ _rot_x(_u(gen, (B,), -self.pitch, self.pitch))
-        M = tilt @ _WORLD_TO_LEVEL_CAM @ _rot_z(yaw)
-        rel_cam = torch.einsum("bij,btkj->btki", M, rel)
-
-        W = _u(gen, (B,), 640, 1920).round()
-        Hh = (W / _ASPECTS[torch.randint(len(_ASPECTS), (B,), generator=gen)]).round()
-        hfov = torch.deg2rad(_u(gen, (B,), *self.hfov))
-        f = W / (2 * torch.tan(hfov / 2))
-        cx = W / 2 + 0.01 * W * torch.randn(B, generator=gen, dtype=torch.float64)
-        cy = Hh / 2 + 0.01 * Hh * torch.randn(B, generator=gen, dtype=torch.float64)
-        K = torch.zeros(B, 3, 3, dtype=torch.float64)
-        K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = f, f, cx, cy, 1.0
-
-        z_lo = torch.maximum(torch.full_like(f, self.depth[0]),
-                             torch.maximum(1.8 * f / (0.95 * Hh), 1.0 * f / (0.95 * W)))
-        z_hi = torch.maximum(torch.full_like(f, self.depth[1]), z_lo)
-        z0 = torch.exp(_u(gen, (B,)) * (z_hi.log() - z_lo.log()) + z_lo.log())
-        uv0 = torch.stack([_u(gen, (B,), 0.05, 0.95) * W, _u(gen, (B,), 0.05, 0.95) * Hh], -1)
-        root = rays_from_pixels(uv0, K) * z0[:, None]
-        X = rel_cam + root[:, None, None]
-        X = torch.cat([X[..., :2], X[..., 2:].clamp_min(0.1)], -1)
-        uv = project_points(X, K[:, None, None])
+        X, uv, K, _ = place_in_virtual_cameras(Xw, gen, hfov_deg=self.hfov, depth_m=self.depth,
+                                               pitch_deg=self.pitch_deg, roll_deg=self.roll_deg)
         return X, uv, K
 
     def _corrupt(self, uv: torch.Tensor, gen: torch.Generator):

@@ -3,7 +3,7 @@
 * ``gt2d``: every test sequence through each of its 4 real cameras, 2D projected from the
   ground truth with the lens distortion, confidence 1;
 * ``sh``: the Stacked-Hourglass detections (16 joints; the missing Neck/Nose gets confidence 0,
-  see :func:`perspose_rt.lifter.h36m.sh16_to_h36m17`);
+  see :func:`perspose_rt.data.h36m.sh16_to_h36m17`);
 * ``virtual``: the test poses seen by random wide-FOV (70°–110°), off-centre virtual cameras
   (root anywhere in 5–95 % of the frame, 2–10 m, pitch ±30°, roll ±15°), clean 2D.
 
@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perspose_rt.lifter.api import Lifter
-from perspose_rt.lifter.augment import PoseSampler
-from perspose_rt.lifter.h36m import (
+from perspose_rt.data.h36m import (
     TEST_SUBJECTS,
     load_cameras,
     load_poses,
     load_sh_detections,
     sh16_to_h36m17,
 )
+from perspose_rt.lifter.api import Lifter
+from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.metrics import acceleration_error, mpjpe, pa_mpjpe
 
 

@@ -1,4 +1,5 @@
-"""Training loop of the lifters: resumable, reproducible per step, CSV log and progress bar.
+"""Training of the lifters on the shared loop of :mod:`perspose_rt.train.loop` (resumable,
+reproducible per step, CSV log and progress bar).
 
 Samples come from :class:`perspose_rt.lifter.augment.PoseSampler` (S1, S5, S6, S7, S8 under
 random virtual and real cameras). Step ``k`` draws its batch from a generator seeded with
@@ -13,20 +14,19 @@ end, ``lifter.safetensors`` + ``lifter.json`` (the shipped format).
 
 from __future__ import annotations
 
-import csv
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from perspose_rt.io import atomic_path
+from perspose_rt.data.h36m import TRAIN_SUBJECTS, load_cameras, load_poses
 from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.lifter.encoding import encode, targets
-from perspose_rt.lifter.h36m import TRAIN_SUBJECTS, load_cameras, load_poses
 from perspose_rt.lifter.models import LifterConfig, build_model
 from perspose_rt.lifter.weights import load_weights, save_weights
+from perspose_rt.metrics.pose import mpjpe as mpjpe_metric
+from perspose_rt.train.loop import LoopOptions, append_csv, run_loop
 
 _Q_WEIGHT = 0.2
 
@@ -74,25 +74,11 @@ def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: 
     else:
         enc = encode(uv, K[:, None].expand(-1, T, 3, 3), conf, cfg.variant)
         pred = model.forward_window(enc.features.reshape(batch, T, -1))
-    err = (pred[:, :48] - y[:, :48]).reshape(batch, 16, 3).norm(dim=-1)
-    mpjpe = err.sum(-1).mean() / 17.0  # the root's error is 0 by construction
+    root = torch.zeros(batch, 1, 3, dtype=pred.dtype)  # the root's error is 0 by construction
+    mpjpe = mpjpe_metric(torch.cat([root, pred[:, :48].reshape(batch, 16, 3)], 1),
+                         torch.cat([root, y[:, :48].reshape(batch, 16, 3).to(pred.dtype)], 1)).mean()
     q_err = (pred[:, 48] - y[:, 48]).abs().mean()
     return mpjpe + _Q_WEIGHT * q_err, mpjpe, q_err
-
-
-def _append_csv(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
-
-
-def _save_checkpoint(path: Path, model, opt, step: int, cfg: LifterConfig) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "config": cfg.to_dict()}, tmp)
 
 
 def train(opts: TrainOptions, validate=None) -> dict:
@@ -100,8 +86,6 @@ def train(opts: TrainOptions, validate=None) -> dict:
 
     Returns the summary written into ``lifter.json`` under ``training``.
     """
-    from tqdm import tqdm
-
     torch.set_num_threads(opts.threads)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -125,9 +109,8 @@ def train(opts: TrainOptions, validate=None) -> dict:
         model.freeze_base()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=opts.lr,
                             weight_decay=opts.weight_decay)
-    start = 0
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+
+    def check_resume(ck: dict) -> None:
         if LifterConfig.from_dict(ck["config"]) != cfg:
             raise ValueError(f"{ckpt_path} was trained with {ck['config']}, not {cfg.to_dict()}; "
                              "use another --out or the same settings")
@@ -135,42 +118,24 @@ def train(opts: TrainOptions, validate=None) -> dict:
             same = all(torch.equal(v, ck["model"][f"base.{k}"]) for k, v in model.base.state_dict().items())
             if not same:
                 raise ValueError(f"{ckpt_path} was trained on another base than {opts.init_base}")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        start = int(ck["step"])
-    t0, seen, last_val = time.perf_counter(), 0, float("nan")
-    bar = tqdm(range(start, opts.steps), initial=start, total=opts.steps, disable=not opts.progress,
-               desc=f"train {cfg.kind}/{cfg.variant}", dynamic_ncols=True)
-    model.train()
-    step = start
-    try:
-        for step in bar:
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, opts)
-            gen = torch.Generator().manual_seed(opts.seed * 1_000_003 + step)
-            loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            seen += opts.batch
-            if (step + 1) % opts.log_every == 0:
-                el = time.perf_counter() - t0
-                _append_csv(out / "log.csv", {
-                    "step": step + 1, "lr": f"{lr_at(step, opts):.3e}", "loss": f"{loss.item():.5f}",
-                    "mpjpe_mm": f"{1000 * mpjpe.item():.2f}", "q_abs_err": f"{q_err.item():.4f}",
-                    "samples_per_s": f"{seen / el:.0f}", "elapsed_s": f"{el:.0f}"})
-                bar.set_postfix(mpjpe=f"{1000 * mpjpe.item():.1f}mm", q=f"{q_err.item():.3f}",
-                                val=f"{last_val:.1f}")
-            if (step + 1) % opts.ckpt_every == 0 or step + 1 == opts.steps:
-                _save_checkpoint(ckpt_path, model, opt, step + 1, cfg)
-                if validate is not None:
-                    last_val = float(validate(model, cfg))
-                    model.train()
-                    _append_csv(out / "val.csv", {"step": step + 1, "val_mpjpe_mm": f"{last_val:.2f}"})
-    except KeyboardInterrupt:
-        _save_checkpoint(ckpt_path, model, opt, step, cfg)
-        raise
+
+    def step_loss(step: int, gen: torch.Generator):
+        loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen)
+        return loss, {"mpjpe_mm": 1000 * mpjpe.item(), "q_abs_err": q_err.item()}, opts.batch
+
+    last_val = float("nan")
+
+    def on_checkpoint(step: int) -> None:
+        nonlocal last_val
+        if validate is not None:
+            last_val = float(validate(model, cfg))
+            append_csv(out / "val.csv", {"step": step, "val_mpjpe_mm": f"{last_val:.2f}"})
+
+    loop = LoopOptions(out=out, steps=opts.steps, seed=opts.seed, ckpt_every=opts.ckpt_every,
+                       log_every=opts.log_every, clip_norm=5.0, progress=opts.progress,
+                       desc=f"train {cfg.kind}/{cfg.variant}", rate_name="samples_per_s")
+    run_loop(model, opt, step_loss, lambda step: lr_at(step, opts), loop, check_resume=check_resume,
+             on_checkpoint=on_checkpoint, extra_state=lambda: {"config": cfg.to_dict()})
     summary = {"steps": opts.steps, "batch": opts.batch, "lr": opts.lr, "seed": opts.seed,
                "p_real": opts.p_real, "noise_scale": opts.noise_scale, "bias_scale": opts.bias_scale,
                "noise_profile": opts.noise_profile,

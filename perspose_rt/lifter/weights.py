@@ -10,7 +10,6 @@ and loading checks that the base file is exactly the one it was trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,8 +17,7 @@ from pathlib import Path
 import torch
 
 from perspose_rt.errors import WeightsError
-from perspose_rt.io import atomic_path
-from perspose_rt.io.atomic import atomic_write_text
+from perspose_rt.io.weights import file_sha256, read_json, read_tensors, write_pair
 from perspose_rt.lifter.models import LifterConfig, build_model
 
 FORMAT = "perspose-rt/lifter"
@@ -30,8 +28,8 @@ DEFAULT_TEMPORAL = WEIGHTS_DIR / "lifter_temporal.json"
 
 def _weights_sha256(lifter_json: Path) -> str:
     """sha256 of the safetensors file that the lifter JSON ``lifter_json`` names."""
-    doc = json.loads(Path(lifter_json).read_text(encoding="utf-8"))
-    return hashlib.sha256(Path(lifter_json).with_name(doc["weights"]).read_bytes()).hexdigest()
+    doc = read_json(lifter_json, "lifter weights")
+    return file_sha256(Path(lifter_json).with_name(doc["weights"]))
 
 
 def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, meta: dict | None = None,
@@ -41,8 +39,6 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
     ``base``: for a temporal model with a base, the JSON of the single-frame lifter its base was
     loaded from; the base's tensors are then not written, only a checked reference to that file.
     """
-    from safetensors.torch import save_file
-
     prefix = Path(prefix)
     ref = None
     if base is not None:
@@ -50,19 +46,16 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
         ref = {"lifter": os.path.relpath(base, prefix.resolve().parent), "sha256": _weights_sha256(base)}
     state = {k: (v.half() if v.is_floating_point() else v).contiguous().clone()
              for k, v in model.state_dict().items() if ref is None or not k.startswith("base.")}
-    with atomic_path(prefix.with_suffix(".safetensors")) as tmp:
-        save_file(state, str(tmp))
     doc = {"format": FORMAT, "version": 1, "config": cfg.to_dict(),
            "weights": prefix.with_suffix(".safetensors").name, **({"base": ref} if ref else {}),
            **(meta or {})}
-    atomic_write_text(prefix.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
+    write_pair(prefix.with_suffix(".safetensors"), prefix.with_suffix(".json"), state,
+               json.dumps(doc, indent=2) + "\n")
     return prefix.with_suffix(".json")
 
 
 def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, dict]:
     """Read a lifter written by :func:`save_weights` → (model in eval mode, config, metadata)."""
-    from safetensors.torch import load_file
-
     json_path = Path(json_path)
     if json_path.suffix == ".safetensors":
         json_path = json_path.with_suffix(".json")
@@ -70,11 +63,11 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
         raise WeightsError(f"lifter weights {json_path} not found: train them with "
                            "`perspose-rt train-lifter` or reinstall perspose-rt")
     try:
-        doc = json.loads(json_path.read_text(encoding="utf-8"))
+        doc = read_json(json_path, "lifter weights")
         if doc.get("format") != FORMAT:
             raise ValueError(f"format {doc.get('format')!r}")
         cfg = LifterConfig.from_dict(doc["config"])
-        state = load_file(str(json_path.with_name(doc["weights"])))
+        state, _ = read_tensors(json_path.with_name(doc["weights"]))
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = build_model(cfg)
         if "base" in doc:
@@ -84,7 +77,7 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
             base_model, _, _ = load_weights(base_json)
             state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
         model.load_state_dict(state)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, WeightsError) as exc:
         raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({exc})") from exc
     model.eval()
     return model, cfg, doc
