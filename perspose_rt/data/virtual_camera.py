@@ -47,7 +47,8 @@ def uniform(gen: torch.Generator, shape, lo=0.0, hi=1.0) -> torch.Tensor:
 
 def place_in_virtual_cameras(Xw: torch.Tensor, gen: torch.Generator, hfov_deg=(30.0, 110.0),
                              depth_m=(2.0, 10.0), pitch_deg: float = 30.0, roll_deg: float = 15.0,
-                             width_px=(640, 1920), frame_frac=(0.05, 0.95), height_m: float = 1.8):
+                             width_px=(640, 1920), frame_frac=(0.05, 0.95), height_m: float = 1.8,
+                             fit: bool = True):
     """Show each pose (or window of poses) to its own random camera.
 
     Args:
@@ -56,6 +57,8 @@ def place_in_virtual_cameras(Xw: torch.Tensor, gen: torch.Generator, hfov_deg=(3
         hfov_deg, depth_m, pitch_deg, roll_deg, width_px, frame_frac: ranges (module docstring).
         height_m: the person height used to keep the whole body inside the frame's height
             at the nearest depth.
+        fit: ``False`` lets the camera come as near as ``depth_m[0]`` even when the body then
+            overflows the frame (close-ups: a desk webcam sees the upper body).
 
     Returns:
         X (B, T, J, 3) camera metres, uv (B, T, J, 2) px, K (B, 3, 3), wh (B, 2) image size px;
@@ -78,8 +81,9 @@ def place_in_virtual_cameras(Xw: torch.Tensor, gen: torch.Generator, hfov_deg=(3
     K = torch.zeros(B, 3, 3, dtype=torch.float64)
     K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = f, f, cx, cy, 1.0
 
-    z_lo = torch.maximum(torch.full_like(f, depth_m[0]),
-                         torch.maximum(height_m * f / (0.95 * Hh), 1.0 * f / (0.95 * W)))
+    z_lo = torch.full_like(f, depth_m[0])
+    if fit:
+        z_lo = torch.maximum(z_lo, torch.maximum(height_m * f / (0.95 * Hh), 1.0 * f / (0.95 * W)))
     z_hi = torch.maximum(torch.full_like(f, depth_m[1]), z_lo)
     z0 = torch.exp(uniform(gen, (B,)) * (z_hi.log() - z_lo.log()) + z_lo.log())
     uv0 = torch.stack([uniform(gen, (B,), *frame_frac) * W, uniform(gen, (B,), *frame_frac) * Hh], -1)

@@ -54,6 +54,10 @@ class TrainOptions:
     progress: bool = True
     #: temporal with ``config.base_width``: the single-frame lifter (JSON) used as frozen base.
     init_base: Path | None = None
+    #: share of cut-off samples (:class:`~perspose_rt.lifter.augment.PoseSampler`).
+    p_truncate: float = 0.0
+    #: a trained lifter (JSON) of the same configuration to start from (fine-tuning).
+    init: Path | None = None
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -93,10 +97,15 @@ def train(opts: TrainOptions, validate=None) -> dict:
     cams = load_cameras(opts.data)
     sampler = PoseSampler(load_poses(opts.data, opts.subjects), cams, p_real=opts.p_real,
                           noise_scale=opts.noise_scale, bias_scale=opts.bias_scale,
-                          noise_profile=opts.noise_profile)
+                          noise_profile=opts.noise_profile, p_truncate=opts.p_truncate)
     torch.manual_seed(opts.seed)
     model = build_model(cfg)
     ckpt_path = out / "checkpoint.pt"
+    if opts.init is not None:  # fine-tuning; a resumed checkpoint then replaces these weights
+        init_model, init_cfg, _ = load_weights(opts.init)
+        if init_cfg != cfg:
+            raise ValueError(f"--init {opts.init} is a {init_cfg.to_dict()} lifter, not {cfg.to_dict()}")
+        model.load_state_dict(init_model.state_dict())
     if getattr(model, "base", None) is not None:
         if opts.init_base is None:  # also when resuming: the exported model refers to this file
             raise ValueError("a temporal model with a base needs --init-base (a single-frame lifter JSON)")
@@ -141,6 +150,7 @@ def train(opts: TrainOptions, validate=None) -> dict:
                "noise_profile": opts.noise_profile,
                "subjects": list(opts.subjects), "command": opts.command,
                "init_base": str(opts.init_base) if opts.init_base else None,
+               "init": str(opts.init) if opts.init else None, "p_truncate": opts.p_truncate,
                "final_val_mpjpe_mm_s9_slice": last_val}
     model.eval()
     save_weights(out / "lifter", model, cfg, {"training": summary},
