@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from perspose_rt.lifter.augment import MIN_VISIBLE, PoseSampler, half_plane_cut
 from perspose_rt.lifter import evaluate as ev
+from perspose_rt.lifter.augment import MIN_VISIBLE, PoseSampler, half_plane_cut
 from perspose_rt.lifter.evaluate import evaluate_truncated, truncate_sequences
 
 
@@ -41,7 +41,7 @@ def test_sampler_without_truncation_draws_what_it_always_drew(s1):
 
 
 def test_truncated_samples_hide_joints_but_keep_enough_in_view(s1):
-    uv, K, conf, X = PoseSampler(*s1, p_truncate=1.0, noise=False).sample(600, 3, torch.Generator().manual_seed(1))
+    uv, _K, conf, X = PoseSampler(*s1, p_truncate=1.0, noise=False).sample(600, 3, torch.Generator().manual_seed(1))
     seen = conf[:, -1] > 0
     assert (seen.sum(-1) >= MIN_VISIBLE).all()
     hidden = (~seen).any(-1).float().mean()
