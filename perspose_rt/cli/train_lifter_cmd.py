@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truncate", type=float, default=0.0, metavar="P",
                         help="share of samples whose body the frame cuts off (joints out of view get "
                              "confidence 0; see perspose_rt/lifter/augment.py; default: %(default)s)")
+    parser.add_argument("--unseen-weight", type=float, default=1.0, metavar="W",
+                        help="loss weight of out-of-view joints (confidence 0) against seen ones "
+                             "(default: %(default)s)")
     parser.add_argument("--steps", type=int, default=8000)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
                        dropout=args.dropout, base_width=base_width)
     if args.steps < 1 or args.batch < 2:
         raise UserError("--steps must be ≥ 1 and --batch ≥ 2")
+    if not 0.0 < args.unseen_weight <= 1.0:
+        raise UserError(f"--unseen-weight must be in (0, 1], got {args.unseen_weight}")
     if not 0.0 <= args.truncate <= 1.0:
         raise UserError(f"--truncate must be in [0, 1], got {args.truncate}")
     val_seqs = s9_slice(args.data)
@@ -84,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                         lr=args.lr, seed=args.seed, p_real=args.p_real, threads=args.threads,
                         noise_scale=args.noise, bias_scale=args.bias, noise_profile=args.noise_profile,
                         ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress,
-                        init_base=args.init_base, init=args.init, p_truncate=args.truncate)
+                        init_base=args.init_base, init=args.init, p_truncate=args.truncate,
+                        unseen_weight=args.unseen_weight)
     try:
         summary = train(opts, validate=validate)
     except ValueError as exc:

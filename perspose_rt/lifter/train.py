@@ -58,6 +58,8 @@ class TrainOptions:
     p_truncate: float = 0.0
     #: a trained lifter (JSON) of the same configuration to start from (fine-tuning).
     init: Path | None = None
+    #: loss weight of out-of-view joints (confidence 0) relative to the seen ones.
+    unseen_weight: float = 1.0
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -67,8 +69,10 @@ def lr_at(step: int, opts: TrainOptions) -> float:
     return opts.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: torch.Generator):
-    """One batch: returns (loss, mpjpe in metres, |Δq|) as tensors."""
+def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: torch.Generator,
+               unseen_weight: float = 1.0):
+    """One batch: returns (loss, mpjpe in metres, |Δq|) as tensors. ``unseen_weight`` weighs the
+    position error of joints with confidence 0 (out of view) in the loss."""
     T = cfg.window
     uv, K, conf, X = sampler.sample(batch, T, gen)
     enc_last = encode(uv[:, -1], K, conf[:, -1], cfg.variant)
@@ -79,10 +83,17 @@ def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: 
         enc = encode(uv, K[:, None].expand(-1, T, 3, 3), conf, cfg.variant)
         pred = model.forward_window(enc.features.reshape(batch, T, -1))
     root = torch.zeros(batch, 1, 3, dtype=pred.dtype)  # the root's error is 0 by construction
-    mpjpe = mpjpe_metric(torch.cat([root, pred[:, :48].reshape(batch, 16, 3)], 1),
-                         torch.cat([root, y[:, :48].reshape(batch, 16, 3).to(pred.dtype)], 1)).mean()
+    p3 = torch.cat([root, pred[:, :48].reshape(batch, 16, 3)], 1)
+    g3 = torch.cat([root, y[:, :48].reshape(batch, 16, 3).to(pred.dtype)], 1)
+    mpjpe = mpjpe_metric(p3, g3).mean()
     q_err = (pred[:, 48] - y[:, 48]).abs().mean()
-    return mpjpe + _Q_WEIGHT * q_err, mpjpe, q_err
+    if unseen_weight == 1.0:
+        return mpjpe + _Q_WEIGHT * q_err, mpjpe, q_err
+    # out-of-view joints (confidence 0) can only be guessed: weigh them less so that the
+    # visible part, which the input determines, keeps its accuracy
+    w = torch.where(conf[:, -1] > 0, 1.0, unseen_weight).to(pred.dtype)
+    weighted = ((p3 - g3).norm(dim=-1) * w).sum(-1) / w.sum(-1)
+    return weighted.mean() + _Q_WEIGHT * q_err, mpjpe, q_err
 
 
 def train(opts: TrainOptions, validate=None) -> dict:
@@ -129,7 +140,7 @@ def train(opts: TrainOptions, validate=None) -> dict:
                 raise ValueError(f"{ckpt_path} was trained on another base than {opts.init_base}")
 
     def step_loss(step: int, gen: torch.Generator):
-        loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen)
+        loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen, opts.unseen_weight)
         return loss, {"mpjpe_mm": 1000 * mpjpe.item(), "q_abs_err": q_err.item()}, opts.batch
 
     last_val = float("nan")
@@ -151,6 +162,7 @@ def train(opts: TrainOptions, validate=None) -> dict:
                "subjects": list(opts.subjects), "command": opts.command,
                "init_base": str(opts.init_base) if opts.init_base else None,
                "init": str(opts.init) if opts.init else None, "p_truncate": opts.p_truncate,
+               "unseen_weight": opts.unseen_weight,
                "final_val_mpjpe_mm_s9_slice": last_val}
     model.eval()
     save_weights(out / "lifter", model, cfg, {"training": summary},
