@@ -7,14 +7,14 @@ Conventions (the whole package follows them):
   official code does (see ``docs/GEOMETRY.md``).
 * Camera frame: OpenCV (x right, y down, z forward), **metres**.
 * Images are ``uint8`` BGR ``(H, W, 3)`` as OpenCV returns them, unless a name says ``rgb``.
-* Boxes are ``xyxy`` in original-image pixels, float.
+* Boxes are ``xyxy`` in original-image pixels, float (as seen, with the lens's distortion).
 * Missing values are ``None`` or flagged by ``valid = False``; NaN is never used as data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -52,7 +52,8 @@ class Detection:
         keypoints: ``(K, 2)`` float pixels, or ``None`` for box-only detectors.
         keypoint_conf: ``(K,)`` float in ``[0, 1]``, or ``None``.
         keypoint_format: name of the keypoint layout (``"blazepose33"``, ``"h36m17"``, …).
-        track_id: stable identity across frames (``0`` for single-person tracking).
+        track_id: the detector's own identity, if it tracks (``0`` for MediaPipe's single-person
+            tracker); the pipeline's identities are :attr:`Person.track_id`.
     """
 
     bbox_xyxy: np.ndarray
@@ -74,12 +75,17 @@ class PoseResult:
         joint_format: ``"h36m17"`` (lifter) or ``"perspose25"`` (image network).
         bbox_xyxy: ``(4,)`` person box in original pixels.
         K: ``(3, 3)`` intrinsics used.
-        joints_2d: ``(J, 2)`` pixels in the original image.
+        joints_2d: ``(J, 2)`` pixels in the original image: the estimator's own 2D joints (the
+            detector's keypoints for the lifter; the projection of the network's unsmoothed 3D
+            for PersPose).
         joints_cam: ``(J, 3)`` metres, original camera frame (absolute).
         joints_rel: ``(J, 3)`` metres, root-relative, original camera axes.
         confidence: ``(J,)`` in ``[0, 1]``.
         rotations: ``(J, 3, 3)`` local joint rotations, or ``None`` before IK.
         extras: estimator-specific arrays (e.g. PersPose's ``beta``).
+        joints_2d_proj: ``(J, 2)`` the projection of the final ``joints_cam`` (after smoothing and
+            the rigid skeleton) through the camera, lens distortion included: the 2D that matches
+            the 3D. Set by the pipeline's ``project`` stage; ``None`` before it.
     """
 
     frame_index: int
@@ -94,3 +100,57 @@ class PoseResult:
     confidence: np.ndarray
     rotations: np.ndarray | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    joints_2d_proj: np.ndarray | None = None
+
+
+@dataclass
+class Keypoints2D:
+    """The 2D keypoints of one person in one frame, in the estimator's joint layout.
+
+    Attributes:
+        uv: ``(J, 2)`` pixels of an ideal pinhole camera with the frame's ``K`` (the keypoints
+            undistorted when the camera has lens distortion): what the geometry and the lifter use.
+        uv_image: ``(J, 2)`` pixels as seen in the image (with the lens's distortion).
+        confidence: ``(J,)`` in ``[0, 1]`` (MediaPipe's visibility for BlazePose).
+        format: joint layout, e.g. ``"h36m17"``.
+    """
+
+    uv: np.ndarray
+    uv_image: np.ndarray
+    confidence: np.ndarray
+    format: str
+
+
+@dataclass
+class Person:
+    """One person in one frame as it flows through the stages (see ``docs/DEVELOPING.md``).
+
+    Attributes:
+        track_id: identity across frames given by the tracking stage (``-1`` before it ran).
+        detection: what the detector found (box in image pixels, raw landmarks), if it ran.
+        keypoints: the 2D keypoints the estimator lifts (lifter), or ``None``.
+        pose: the 3D result once the estimator ran (always ``valid``: a person whose pose could
+            not be estimated is removed from the frame instead).
+        joints_cam_raw: ``(J, 3)`` camera-space joints before smoothing.
+        new_segment: the first frame of this track, or the first after frames where it was not
+            seen: temporal state (lifter stream, smoother, skeleton fit) starts again.
+    """
+
+    track_id: int = -1
+    detection: Detection | None = None
+    keypoints: Keypoints2D | None = None
+    pose: PoseResult | None = None
+    joints_cam_raw: np.ndarray | None = None
+    new_segment: bool = True
+
+
+class Detector(Protocol):
+    """Finds people in a frame: ``detect(bgr, timestamp_s) -> list[Detection]`` (empty when
+    nobody is seen), at most :attr:`max_people` of them, and ``close()``. ``timestamp_s`` (the
+    frame's capture time) orders the frames of a video for detectors that track."""
+
+    max_people: int
+
+    def detect(self, frame_bgr: np.ndarray, timestamp_s: float | None = None) -> list[Detection]: ...
+
+    def close(self) -> None: ...

@@ -198,3 +198,39 @@ def test_smpl24_motion_round_trips(tmp_path):
     assert sum(m.is_end_site) == 5
     keep = np.arange(n) != 7
     assert np.abs(P[:, cols][keep] - X[keep]).max() < 1e-3
+
+
+def test_cli_writes_one_bvh_per_track(tmp_path):
+    """A version-2 result with two people: one BVH per track (each over its own span), or the
+    one asked for with --track; an unknown track is a one-line error."""
+    from perspose_rt.camera import CameraModel
+    from perspose_rt.cli import main
+    from perspose_rt.io.results import ResultWriter, load_result
+    from perspose_rt.metrics.joints import H36M17_NAMES
+    from perspose_rt.types import Frame, Person, PoseResult
+
+    cam = CameraModel.from_fov(60, (640, 480))
+    n = 30
+    X = {0: smooth_motion(n, seed=3), 5: smooth_motion(n, seed=4) + [1.5, 0, 0]}
+    w = ResultWriter(17, {"joint_format": "h36m17", "joint_names": list(H36M17_NAMES), "fps": 30.0},
+                     max_people=3)
+    for i in range(n):
+        people = [Person(track_id=t, pose=PoseResult(
+            frame_index=i, timestamp=i / 30.0, valid=True, joint_format="h36m17",
+            bbox_xyxy=np.array([0, 0, 10, 10.0]), K=np.eye(3), joints_2d=np.zeros((17, 2)),
+            joints_cam=X[t][i], joints_rel=X[t][i] - X[t][i, :1], confidence=np.ones(17)))
+            for t in (0, 5) if t == 0 or i >= 10]  # track 5 walks in at frame 10
+        w.add_frame(Frame(i, i / 30.0, np.zeros((2, 2, 3), np.uint8), cam, "test"), people)
+    res = w.save(tmp_path / "two.npz")
+    assert load_result(res).track_ids() == [0, 5]
+    out = tmp_path / "two.bvh"
+    assert main(["export-bvh", str(res), str(out)]) == 0
+    assert not out.exists()
+    back0 = bvh_joints_in_camera(tmp_path / "two_track0.bvh")
+    back5 = bvh_joints_in_camera(tmp_path / "two_track5.bvh")
+    assert back0.shape[0] == n and back5.shape[0] == n - 10
+    assert np.abs(back0 - X[0]).max() < 1e-3 and np.abs(back5 - X[5][10:]).max() < 1e-3
+    one = tmp_path / "only5.bvh"
+    assert main(["export-bvh", str(res), str(one), "--track", "5"]) == 0
+    assert np.abs(bvh_joints_in_camera(one) - X[5][10:]).max() < 1e-3
+    assert main(["export-bvh", str(res), str(one), "--track", "2"]) == 2

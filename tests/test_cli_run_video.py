@@ -49,6 +49,20 @@ def test_every_frame_of_the_skater_is_valid(skating) -> None:
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == N_FRAMES and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 1280
 
 
+def test_projection_of_the_final_3d_is_stored_apart_from_the_detector_2d(skating) -> None:
+    """``joints_2d`` is what the detector saw; ``joints_2d_proj`` is the projection of the final
+    (smoothed, rigid) ``joints_cam``, so it is the 2D that matches the 3D."""
+    from perspose_rt.geometry import project_points
+
+    r = load_result(skating[0])
+    assert r.meta["version"] == 1 and r.meta["max_people"] == 1  # --max-people 1 keeps version 1
+    X, K = r["joints_cam"].astype(np.float64), r["K"]
+    proj = np.stack([project_points(X[i], K[i]) for i in range(len(r))])
+    np.testing.assert_allclose(r["joints_2d_proj"], proj, atol=0.05)  # float32 storage
+    gap = np.linalg.norm(r["joints_2d"] - r["joints_2d_proj"], axis=-1)
+    assert np.median(gap) > 1.0  # the detector's 2D is not the projection of the smoothed rigid 3D
+
+
 def _bone_cv(X: np.ndarray, bones: list[tuple[int, int]]) -> dict[str, float]:
     out = {}
     for p, c in bones:

@@ -41,8 +41,9 @@ def test_finds_the_person_in_a_photo_offline(photos_dir, offline):
     assert img is not None, path
     h, w = img.shape[:2]
     with BlazePoseDetector(static_image_mode=True) as det:
-        d = det.detect(img)
-    assert d is not None, f"no person found in {path.name}"
+        found = det.detect(img)
+    assert len(found) == 1, f"no person found in {path.name}"
+    d = found[0]
     assert d.keypoint_format == "blazepose33"
     assert d.keypoints.shape == (33, 2) and d.keypoint_conf.shape == (33,)
     x0, y0, x1, y1 = d.bbox_xyxy
@@ -60,11 +61,12 @@ def test_tracking_mode_and_empty_image(photos_dir, offline):
     path = min(photos_dir.glob("IMG-without-exif-*_f35.jpg"))
     img = cv2.resize(cv2.imread(str(path)), (640, 640))
     with BlazePoseDetector(static_image_mode=False) as det:
-        first, second = det.detect(img), det.detect(img)
-    assert first is not None and second is not None
+        found = det.detect(img), det.detect(img)
+    assert [len(f) for f in found] == [1, 1]
+    first, second = found[0][0], found[1][0]
     assert np.abs(first.keypoints - second.keypoints).max() < 0.05 * 640
     with BlazePoseDetector(static_image_mode=True) as det:
-        assert det.detect(np.zeros((240, 320, 3), np.uint8)) is None
+        assert det.detect(np.zeros((240, 320, 3), np.uint8)) == []
 
 
 def test_bad_inputs():

@@ -11,10 +11,17 @@ import pytest
 from perspose_rt.camera import CameraModel
 from perspose_rt.geometry import project_points
 from perspose_rt.models.output import PersPoseOutput
-from perspose_rt.pipeline.perspose_stage import NUM_JOINTS, PersPoseStage, box_from_joints, undistorted_box
+from perspose_rt.pipeline.people import PersonState
+from perspose_rt.pipeline.perspose_stage import (
+    NUM_JOINTS,
+    PersPoseStage,
+    box_from_joints,
+    distorted_box,
+    undistorted_box,
+)
 from perspose_rt.pipeline.post import IKStage, SmoothStage
 from perspose_rt.pipeline.runner import Packet
-from perspose_rt.types import Detection, Frame, PoseResult
+from perspose_rt.types import Detection, Frame, Person, PoseResult
 
 CAM = CameraModel.from_fov(60, (640, 480))
 
@@ -48,12 +55,19 @@ class FakeBackend:
 
 
 class FakeDetector:
+    max_people = 1
+
     def __init__(self, box: np.ndarray | None) -> None:
         self.box, self.calls = box, 0
 
-    def detect(self, image):
+    def detect(self, image, timestamp_s=None):
         self.calls += 1
-        return None if self.box is None else Detection(bbox_xyxy=self.box.copy(), score=1.0)
+        return [] if self.box is None else [Detection(bbox_xyxy=self.box.copy(), score=1.0)]
+
+
+def _only_pose(p: Packet) -> PoseResult:
+    assert len(p.people) == 1 and p.people[0].track_id == 0
+    return p.people[0].pose
 
 
 def _packet(i: int = 0, image: np.ndarray | None = None) -> Packet:
@@ -67,7 +81,7 @@ def test_perspose_stage_undoes_pr_rotation() -> None:
     det, backend = FakeDetector(box), FakeBackend(depth=4.0)
     stage = PersPoseStage(backend, det)
     p = stage(_packet())
-    pose = p.pose
+    pose = _only_pose(p)
     assert pose.valid and pose.joint_format == "perspose25" and pose.joints_cam.shape == (25, 3)
     np.testing.assert_allclose(pose.joints_2d[0], (box[:2] + box[2:]) / 2, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(pose.joints_cam[0]), 4.0, rtol=1e-6)
@@ -97,11 +111,27 @@ def test_perspose_stage_works_in_undistorted_pixels_with_lens_distortion() -> No
     box = np.array([400.0, 100, 600, 400])
     stage = PersPoseStage(FakeBackend(depth=4.0), FakeDetector(box))
     img = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
-    pose = stage(Packet(frame=Frame(0, 0.0, img, DISTORTED, "test"), t_capture=0.0)).pose
+    pose = _only_pose(stage(Packet(frame=Frame(0, 0.0, img, DISTORTED, "test"), t_capture=0.0)))
     ub = undistorted_box(DISTORTED, box)
     root_undistorted = DISTORTED.undistort_points(pose.joints_2d[:1])[0]
     np.testing.assert_allclose(root_undistorted, (ub[:2] + ub[2:]) / 2, atol=1e-3)
-    np.testing.assert_allclose(stage._box, box_from_joints(project_points(pose.joints_cam, DISTORTED.K)), atol=1e-9)
+    np.testing.assert_allclose(stage.tracker.tracks[0].next_box,
+                               box_from_joints(project_points(pose.joints_cam, DISTORTED.K)), atol=1e-9)
+    # the stored box is in the frame's own (distorted) pixels, like joints_2d and the detector's box
+    np.testing.assert_allclose(pose.bbox_xyxy, distorted_box(DISTORTED, ub), atol=1e-9)
+    # it bounds the detector's box; the undistorted box is ~35 px off in these pixels
+    assert np.all(pose.bbox_xyxy[:2] <= box[:2] + 1e-6) and np.all(pose.bbox_xyxy[2:] >= box[2:] - 1e-6)
+    assert np.abs(pose.bbox_xyxy - box).max() < 15.0 and np.abs(ub - box).max() > 30.0
+
+
+def test_distorted_box_inverts_undistorted_box() -> None:
+    box = np.array([420.0, 60, 620, 420])
+    ub = undistorted_box(DISTORTED, box)
+    back = distorted_box(DISTORTED, ub)
+    assert np.all(back[:2] <= box[:2] + 1e-6) and np.all(back[2:] >= box[2:] - 1e-6)  # it bounds the box
+    # this lens is strong: the bent edges widen the bounds a little, far less than the undistortion moves them
+    assert np.abs(back - box).max() < 0.5 * np.abs(ub - box).max()
+    np.testing.assert_array_equal(distorted_box(CAM, box), box)
 
 
 def test_perspose_stage_tracks_and_reacquires() -> None:
@@ -109,16 +139,20 @@ def test_perspose_stage_tracks_and_reacquires() -> None:
     backend = FakeBackend()
     stage = PersPoseStage(backend, det)
     for i in range(4):
-        assert stage(_packet(i)).pose.valid
+        p = stage(_packet(i))
+        assert _only_pose(p).valid and p.people[0].new_segment == (i == 0)
     assert det.calls == 1  # only the first frame needed the detector
     backend.depth = -2.0  # the "person" jumps behind the camera: the track is lost
-    assert not stage(_packet(4)).pose.valid
+    assert stage(_packet(4)).people == []
     backend.depth = 3.0
-    assert stage(_packet(5)).pose.valid and det.calls == 2
+    p = stage(_packet(5))
+    assert _only_pose(p).valid and det.calls == 2
+    assert p.people[0].new_segment  # same identity, but the temporal state starts again
     det.box = None
-    stage._box = None
+    for t in stage.tracker.tracks:
+        t.next_box = None
     p = stage(_packet(6))
-    assert not p.pose.valid and np.all(p.pose.joints_cam == 0) and np.all(np.isfinite(p.pose.joints_2d))
+    assert p.people == [] and p.states == {} and det.calls == 3
     stage.close()
     assert backend.closed
 
@@ -150,19 +184,19 @@ def test_random_weights_plumbing(tmp_path: Path, video_path: Path) -> None:
     weights = tmp_path / "random_init_w18s.safetensors"
     PersPoseNet(NetConfig(backbone=BACKBONES["w18s"])).save_weights(weights)
     stages, meta = build_stages(EstimatorOptions(name="perspose", weights=weights))
-    assert [s.name for s in stages] == ["perspose", "smooth", "ik"]
+    assert [s.name for s in stages] == ["perspose", "smooth", "ik", "project"]
     assert meta["joint_format"] == "perspose25" and len(meta["weights_sha256"]) == 64
     with Pipeline(VideoFileSource(video_path, max_frames=3), stages) as pipe:
         out = list(pipe.results())
-    assert len(out) == 3 and all(p.pose.valid for p in out)  # the skater is found; the network runs
-    assert all(np.all(np.isfinite(p.pose.joints_cam)) for p in out)
+    assert len(out) == 3 and all(len(p.people) == 1 for p in out)  # the skater is found; the network runs
+    assert all(np.all(np.isfinite(p.people[0].pose.joints_cam)) for p in out)
     # Untrained joints collapse to a point, so the tracker rightly drops them and re-detects
     # (tracking itself is tested with the fake backend above).
     assert stages[0].detector_runs == 3
     assert pipe.stats.summary()["stages_ms"]["perspose.infer"]["n"] == 3
     for p in out:  # SMPL IK ran on every frame (or flagged a failure; never NaN rotations)
-        assert p.pose.rotations is None or np.all(np.isfinite(p.pose.rotations))
-    assert sum(p.pose.rotations is not None for p in out) + stages[2].failures == 3
+        assert p.people[0].pose.rotations is None or np.all(np.isfinite(p.people[0].pose.rotations))
+    assert sum(p.people[0].pose.rotations is not None for p in out) + stages[2].failures == 3
 
 
 def _pose(i: int, valid: bool = True) -> PoseResult:
@@ -170,35 +204,60 @@ def _pose(i: int, valid: bool = True) -> PoseResult:
     return PoseResult(i, i / 30, valid, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), X, X - X[0], np.ones(17))
 
 
+def _with(p: Packet, pose: PoseResult | None, state: PersonState, new_segment: bool = False) -> Packet:
+    """The packet with one tracked person (``pose``), or nobody (``None``)."""
+    if pose is not None and pose.valid:
+        p.people = [Person(track_id=state.track_id, pose=pose, new_segment=new_segment)]
+        p.states = {state.track_id: state}
+    return p
+
+
 def test_smooth_stage_keeps_raw_and_resets_on_loss() -> None:
     st = SmoothStage("kalman-cv", 17, fps=30)
+    state = PersonState(track_id=0, box=np.zeros(4))
     outs = []
     for i, valid in enumerate([True, True, True, False, True]):
-        p = _packet(i)
-        p.pose = _pose(i, valid)
-        raw = p.pose.joints_cam.copy()
-        outs.append((st(p), raw))
+        pose = _pose(i, valid)
+        raw = pose.joints_cam.copy()
+        outs.append((st(_with(_packet(i), pose, state, new_segment=i in (0, 4))), raw))
     p1, raw1 = outs[1]
-    np.testing.assert_array_equal(p1.pose_raw_cam, raw1)
-    assert not np.allclose(p1.pose.joints_cam, raw1)  # smoothed
-    np.testing.assert_allclose(p1.pose.joints_rel, p1.pose.joints_cam - p1.pose.joints_cam[0])
+    person = p1.people[0]
+    np.testing.assert_array_equal(person.joints_cam_raw, raw1)
+    assert not np.allclose(person.pose.joints_cam, raw1)  # smoothed
+    np.testing.assert_allclose(person.pose.joints_rel, person.pose.joints_cam - person.pose.joints_cam[0])
+    assert outs[3][0].people == []
     assert st.resets == 1
     p4, raw4 = outs[4]
-    np.testing.assert_allclose(p4.pose.joints_cam, raw4)  # restarted after the loss: no blending
+    np.testing.assert_allclose(p4.people[0].pose.joints_cam, raw4)  # restarted after the loss: no blending
+
+
+def test_smooth_stage_keeps_people_apart() -> None:
+    """Two people in one stream: each has their own filter (no blending between them)."""
+    st = SmoothStage("kalman-cv", 17, fps=30)
+    states = [PersonState(track_id=k, box=np.zeros(4)) for k in (0, 1)]
+    for i in range(5):
+        p = _packet(i)
+        poses = [_pose(0), _pose(1)]
+        poses[1].joints_cam = poses[1].joints_cam + [2.0, 0, 0]  # far apart, each standing still
+        p.people = [Person(track_id=k, pose=poses[k], new_segment=i == 0) for k in (0, 1)]
+        p.states = {k: states[k] for k in (0, 1)}
+        out = st(p)
+    for k in (0, 1):  # a still person's smoothed joints equal their raw joints
+        np.testing.assert_allclose(out.people[k].pose.joints_cam, out.people[k].joints_cam_raw, atol=1e-9)
+    assert states[0].smoother is not states[1].smoother
 
 
 def test_ik_stage_gives_rotations(h36m_dir: Path) -> None:
     gt = np.load(h36m_dir / "poses_3d_17j.npz")["S9/Walking 1"][0].astype(np.float64)
     X = np.stack([gt[:, 0], -gt[:, 2], gt[:, 1]], 1)  # world (z up) → a camera-like frame (y down)
     X = X - X[0] + [0, 0, 4]
-    p = _packet()
-    p.pose = PoseResult(0, 0.0, True, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), X, X - X[0], np.ones(17))
-    R = IKStage()(p).pose.rotations
+    state = PersonState(track_id=0, box=np.zeros(4))
+    pose = PoseResult(0, 0.0, True, "h36m17", np.zeros(4), CAM.K, np.zeros((17, 2)), X, X - X[0], np.ones(17))
+    R = IKStage()(_with(_packet(), pose, state, True)).people[0].pose.rotations
     assert R.shape == (17, 3, 3)
     np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-9)
-    p.pose = _pose(1, valid=False)
-    assert IKStage()(p).pose.rotations is None
+    assert IKStage()(_with(_packet(), _pose(1, valid=False), state)).people == []
 
 
 def _synthetic_smpl_model():
@@ -241,16 +300,54 @@ def test_smpl_ik_stage(with_model: bool) -> None:
 
     model = _synthetic_smpl_model() if with_model else None
     stage = SMPLIKStage(model)
-    p = _packet()
-    p.pose = _smpl_pose()
-    R = stage(p).pose.rotations
+    p = stage(_with(_packet(), _smpl_pose(), PersonState(track_id=0, box=np.zeros(4)), True))
+    R = p.people[0].pose.rotations
     assert R.shape == (25, 3, 3)
     np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-8)
     np.testing.assert_array_equal(R[24], np.eye(3))
     if with_model:
-        verts = p.pose.extras["vertices"]
+        verts = p.people[0].pose.extras["vertices"]
         assert verts.shape == (96, 3) and np.all(np.isfinite(verts))
         assert abs(verts[:, 2].mean() - 3.0) < 0.5  # the mesh is where the person is
         assert stage.faces.shape == (30, 3)
     else:
-        assert "vertices" not in p.pose.extras and stage.faces is None
+        assert "vertices" not in p.people[0].pose.extras and stage.faces is None
+
+
+class FakeMultiDetector(FakeDetector):
+    max_people = 3
+
+    def __init__(self, boxes: list[np.ndarray]) -> None:
+        super().__init__(None)
+        self.boxes = boxes
+
+    def detect(self, image, timestamp_s=None):
+        self.calls += 1
+        return [Detection(bbox_xyxy=b.copy(), score=1.0) for b in self.boxes]
+
+
+def test_perspose_stage_batches_several_people_and_tracks_each() -> None:
+    """Three people: one backend call per frame with a batch of three crops; each keeps an ID and
+    is followed by its own 3D; a bad box (here: empty) loses only its own person."""
+    boxes = [np.array([60.0, 100, 180, 400]), np.array([260.0, 90, 380, 420]), np.array([460.0, 120, 560, 380])]
+    det, backend = FakeMultiDetector(boxes), FakeBackend(depth=4.0)
+    stage = PersPoseStage(backend, det)
+    ids = []
+    for i in range(4):
+        p = stage(_packet(i))
+        assert len(backend.inputs) == i + 1 and backend.inputs[-1][0].shape == (3, 3, 256, 256)
+        assert [q.track_id for q in p.people] == [0, 1, 2] and set(p.states) == {0, 1, 2}
+        roots = np.array([q.pose.joints_2d[0, 0] for q in p.people])
+        ids.append(np.argsort(roots))
+        for q, b in zip(p.people, boxes, strict=True):  # each root projects into its own box
+            assert b[0] < q.pose.joints_2d[0, 0] < b[2]
+    assert det.calls == 1  # found once, then followed by their own joints
+    assert all((x == ids[0]).all() for x in ids)
+    # a person whose box collapses is dropped alone; the detector finds them again later
+    stage.tracker.tracks[1].next_box = np.array([300.0, 200, 300, 200])
+    p = stage(_packet(4))
+    assert [q.track_id for q in p.people] == [0, 2] and backend.inputs[-1][0].shape == (2, 3, 256, 256)
+    p = stage(_packet(5))  # fewer than max_people tracked: the detector runs after redetect_every frames
+    for i in range(6, 6 + stage.redetect_every):
+        p = stage(_packet(i))
+    assert [q.track_id for q in p.people] == [0, 1, 2] and det.calls == 2  # person 1 keeps their ID

@@ -38,6 +38,33 @@ def test_overlay_draws_where_the_joints_are() -> None:
     assert blank.max() == 0  # nothing drawn for an invalid row
 
 
+def test_overlay_draws_the_projection_of_the_3d_when_there_is_one() -> None:
+    img = np.zeros((480, 640, 3), np.uint8)
+    pose = _pose()
+    pose.joints_2d_proj = pose.joints_2d + [40.0, 0.0]  # the smoothed 3D projects elsewhere
+    draw_pose(img, pose, show_box=False)
+    u, v = np.round(pose.joints_2d_proj[5]).astype(int)
+    assert img[v - 2:v + 3, u - 2:u + 3].min(axis=(0, 1)).max() == 255  # a white dot at the projection
+    u0, v0 = np.round(pose.joints_2d[5]).astype(int)
+    assert img[v0 - 1:v0 + 2, u0 - 1:u0 + 2].max() < 255  # none at the detector's point
+
+
+def test_people_are_drawn_in_their_track_colours() -> None:
+    from perspose_rt.types import Person
+    from perspose_rt.viz.overlay import draw_people, track_color
+
+    img = np.zeros((480, 640, 3), np.uint8)
+    a, b = _pose(), _pose()
+    b.joints_2d = b.joints_2d + [200.0, 0]
+    b.bbox_xyxy = b.bbox_xyxy + [200.0, 0, 200.0, 0]
+    draw_people(img, [Person(track_id=0, pose=a), Person(track_id=3, pose=b)])
+    for pose, tid in ((a, 0), (b, 3)):
+        _, y0, x1, _ = np.round(pose.bbox_xyxy).astype(int)
+        edge = img[y0 + 20, x1 - 1:x1 + 2].max(0)  # the box's right edge (anti-aliased), below the label
+        np.testing.assert_allclose(edge, track_color(tid), atol=25)
+    assert track_color(0) != track_color(3)
+
+
 def test_low_confidence_joints_are_hidden() -> None:
     img = np.zeros((480, 640, 3), np.uint8)
     pose = _pose()
@@ -102,5 +129,33 @@ def test_viewer_draws_mesh_when_given() -> None:
         with_mesh = v.render()
         assert np.abs(with_mesh.astype(int) - without.astype(int)).sum() > 0
         assert len(v.mesh.triangles) == 2
+    finally:
+        v.close()
+
+
+def test_viewer_draws_every_person_in_their_track_colour() -> None:
+    pytest.importorskip("open3d")
+    from perspose_rt.types import Person
+    from perspose_rt.viz.overlay import track_color
+    from perspose_rt.viz.viewer3d import Viewer3D
+
+    try:
+        v = Viewer3D("h36m17", 320, 240, visible=False, track_colors=True)
+    except RuntimeError as exc:  # pragma: no cover
+        pytest.skip(f"no offscreen OpenGL: {exc}")
+    try:
+        a, b = _pose(), _pose()
+        b.joints_cam = b.joints_cam + [0.8, 0, 0]
+        v.update_people([Person(track_id=1, pose=a), Person(track_id=4, pose=b)], (640, 480))
+        img = v.render()
+        assert len(v._extra) == 1 and len(v._labels) == 2
+        for tid in (1, 4):  # both tracks' colours are on screen (BGR render)
+            c = np.asarray(track_color(tid))
+            assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() > 20, tid
+        v.update_people([Person(track_id=1, pose=a)], (640, 480))  # one left: the other is hidden
+        img = v.render()
+        c = np.asarray(track_color(4))
+        assert (np.abs(img.astype(int) - c).max(-1) < 40).sum() == 0
+        assert len(v._labels[1].triangles) == 0
     finally:
         v.close()

@@ -111,3 +111,85 @@ def test_periodic_saver(tmp_path) -> None:
     w.add(_pose(1))
     assert not saver.maybe_save(105.0) and len(load_result(tmp_path / "rec.npz")) == 1
     assert saver.maybe_save(111.0) and len(load_result(tmp_path / "rec.npz")) == 2
+
+
+def _person(track_id: int, i: int, rotations: bool = True):
+    from perspose_rt.types import Person
+
+    pose = _pose(10 * track_id + i, rotations=rotations)
+    pose.joints_2d_proj = pose.joints_2d + 1.5
+    return Person(track_id=track_id, pose=pose, joints_cam_raw=pose.joints_cam + 0.02)
+
+
+def _frame(i: int):
+    from perspose_rt.camera import CameraModel
+    from perspose_rt.types import Frame
+
+    return Frame(i, i / 25, np.zeros((4, 4, 3), np.uint8), CameraModel.from_fov(60, (1280, 720)), "t")
+
+
+def test_v1_round_trip_keeps_the_projection_apart(tmp_path) -> None:
+    """max_people 1 writes version 1 (one person per row) with the projection of the final 3D
+    under its own name; the v2 view of a v1 file has P = 1 and track 0 where valid."""
+    w = ResultWriter(J, meta={"joint_format": "h36m17"})
+    people = [[_person(0, 0)], [], [_person(0, 2)]]
+    for i, pp in enumerate(people):
+        w.add_frame(_frame(i), pp)
+    r = load_result(w.save(tmp_path / "v1.npz"))
+    assert r.version == 1 and "track_id" not in r.arrays and r["valid"].shape == (3,)
+    np.testing.assert_allclose(r["joints_2d"][0], people[0][0].pose.joints_2d, atol=1e-4)
+    np.testing.assert_allclose(r["joints_2d_proj"][0], people[0][0].pose.joints_2d_proj, atol=1e-4)
+    np.testing.assert_allclose(r["joints_cam_raw"][2], people[2][0].joints_cam_raw, atol=1e-6)
+    v = r.people()
+    assert v["joints_cam"].shape == (3, 1, J, 3) and v["K"].shape == (3, 3, 3)
+    np.testing.assert_array_equal(v["track_id"], [[0], [-1], [0]])
+    assert r.track_ids() == [0]
+    t = r.track(0)
+    np.testing.assert_array_equal(t["valid"], [True, False, True])
+    np.testing.assert_allclose(t["joints_cam"], r["joints_cam"])
+
+
+def test_v2_round_trip_with_a_person_axis(tmp_path) -> None:
+    w = ResultWriter(J, meta={"joint_format": "h36m17"}, max_people=3)
+    frames = [[_person(4, 0), _person(1, 0)], [], [_person(4, 2, rotations=False)]]
+    for i, pp in enumerate(frames):
+        w.add_frame(_frame(i), pp)
+    r = load_result(w.save(tmp_path / "v2.npz"))
+    assert r.version == 2 and r.meta["max_people"] == 3 and r.meta["n_tracks"] == 2
+    assert r.meta["n_frames"] == 3 and r.meta["n_valid"] == 2
+    assert r["joints_cam"].shape == (3, 3, J, 3) and r["joints_2d"].shape == (3, 3, J, 2)
+    assert r["bbox"].shape == (3, 3, 4) and r["rotations"].shape == (3, 3, J, 3, 3)
+    assert r["K"].shape == (3, 3, 3) and r["frame_index"].shape == (3,)
+    np.testing.assert_array_equal(r["track_id"], [[1, 4, -1], [-1, -1, -1], [4, -1, -1]])  # by track id
+    np.testing.assert_array_equal(r["valid"], r["track_id"] >= 0)
+    np.testing.assert_array_equal(r["rotations_valid"], [[True, True, False], [False] * 3, [False] * 3])
+    np.testing.assert_allclose(r["joints_cam"][0, 1], frames[0][0].pose.joints_cam, atol=1e-6)
+    np.testing.assert_allclose(r["joints_2d_proj"][2, 0], frames[2][0].pose.joints_2d_proj, atol=1e-4)
+    for name in ("joints_cam", "bbox", "confidence", "joints_2d_proj"):  # empty slots: zeros, not NaN
+        assert np.all(r[name][r["track_id"] < 0] == 0), name
+    assert r.people() is not r.arrays and r.track_ids() == [1, 4]
+    t4 = r.track(4)
+    np.testing.assert_array_equal(t4["valid"], [True, False, True])
+    np.testing.assert_allclose(t4["joints_cam"][2], frames[2][0].pose.joints_cam, atol=1e-6)
+    assert np.all(t4["joints_cam"][1] == 0)
+    with pytest.raises(InputError, match="no track 7"):
+        r.track(7)
+
+
+def test_v2_keeps_at_most_max_people(tmp_path) -> None:
+    w = ResultWriter(J, max_people=2)
+    w.add_frame(_frame(0), [_person(3, 0), _person(0, 0), _person(1, 0)])
+    r = load_result(w.save(tmp_path / "cap.npz"))
+    np.testing.assert_array_equal(r["track_id"], [[0, 1]])
+
+
+def test_loader_checks_the_person_axis(tmp_path) -> None:
+    w = ResultWriter(J, max_people=2)
+    w.add_frame(_frame(0), [_person(0, 0)])
+    path = w.save(tmp_path / "ok.npz")
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    data["valid"] = data["valid"][:, 0]  # a v2 file with a v1-shaped column
+    np.savez(tmp_path / "bad.npz", **data)
+    with pytest.raises(InputError, match="shape of a version 2 file"):
+        load_result(tmp_path / "bad.npz")

@@ -25,7 +25,7 @@ def _filterpy_joint(settings: KalmanSettings, z0: np.ndarray, r0: float) -> Kalm
     p[0, 0] = r0
     p[1, 1] = settings.initial_velocity_std**2
     if n == 3:
-        p[2, 2] = (settings.initial_velocity_std / settings.nominal_dt) ** 2
+        p[2, 2] = settings.initial_acceleration_std**2
     kf.P = block_diag(p, p, p)
     return kf
 
@@ -107,3 +107,13 @@ def test_smoothing_lowers_error_on_noisy_h36m(h36m_dir) -> None:
         out = np.stack([s.update(z, i / 25) for i, z in enumerate(noisy)])
         assert acceleration_error(out, gt).mean() < 0.6 * acceleration_error(noisy, gt).mean(), name
         assert mpjpe(out, gt).mean() < mpjpe(noisy, gt).mean(), name
+
+
+def test_ca_acceleration_prior_is_in_m_per_s2_at_every_frame_rate() -> None:
+    """The ``ca`` start covariance of the acceleration is ``initial_acceleration_std²`` (m²/s⁴),
+    whatever the nominal frame rate (it was (initial_velocity_std / nominal_dt)²: 3600 at 30 fps)."""
+    for dt in (1 / 25, 1 / 30, 1 / 60):
+        s = KalmanSmoother(2, KalmanSettings(model="ca", nominal_dt=dt, initial_acceleration_std=10.0))
+        s.update(np.zeros((2, 3)), 0.0)
+        np.testing.assert_allclose(s.covariance[:, 2, 2], 100.0)
+        np.testing.assert_allclose(s.covariance[:, 1, 1], 4.0)  # initial_velocity_std = 2 m/s

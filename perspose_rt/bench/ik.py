@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 
+from perspose_rt.cli.validate import positive_int
+
 HELP = "time the closed-form IK (H36M-17, SMPL-24 with β0 search) per person-frame against a per-frame SVD peer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=1000, help="timed single-frame calls per row (default: %(default)s)")
-    parser.add_argument("--batch", type=int, default=256, help="batch size of the batched rows (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: %(default)s)")
+    parser.add_argument("--frames", type=positive_int, default=1000, help="timed single-frame calls per row (default: %(default)s)")
+    parser.add_argument("--batch", type=positive_int, default=256, help="batch size of the batched rows (default: %(default)s)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch/BLAS threads (default: %(default)s)")
     parser.add_argument("--accuracy", action="store_true",
                         help="also measure the IK on the Human3.6M test subjects (../shared/data/h36m): "
                              "rigid-torso residuals, frame-to-frame smoothness, BVH fidelity")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 
+from perspose_rt.cli.validate import positive_int
+
 HELP = "time the 2D-to-3D lifter per frame (streaming and batched) against the BlazePose detector"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=500, help="timed frames per row (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    parser.add_argument("--frames", type=positive_int, default=500, help="timed frames per row (default: %(default)s)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--no-detector", action="store_true", help="skip the BlazePose peer row")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from perspose_rt.cli.validate import device, nonnegative_int, positive_float, positive_int
+
 HELP = "latency of the PersPose network (torch / onnxruntime / tensorrt) per width and batch size"
 log = logging.getLogger(__name__)
 
@@ -33,13 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", nargs="+", default=["w48", "w32", "w18s"], help="network widths")
     parser.add_argument("--weights", help="time this weights file instead of random networks")
     parser.add_argument("--engine", help="engine folder for --backend tensorrt")
-    parser.add_argument("--batch", nargs="+", type=int, default=[1, 4, 8], help="batch sizes")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--iters", type=int, default=20, help="timed calls per configuration (at most)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
-    parser.add_argument("--budget-s", type=float, default=20.0,
+    parser.add_argument("--batch", nargs="+", type=positive_int, default=[1, 4, 8], help="batch sizes")
+    parser.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
+    parser.add_argument("--iters", type=positive_int, default=20, help="timed calls per configuration (at most)")
+    parser.add_argument("--warmup", type=nonnegative_int, default=2, help="untimed calls first")
+    parser.add_argument("--budget-s", type=positive_float, default=20.0,
                         help="stop timing a configuration after this many seconds (min. 3 samples unless --iters < 3)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (torch, ORT)")
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count(), help="CPU threads (torch, ORT)")
     parser.add_argument("--report", help="markdown report to update (default docs/BENCHMARKS.md)")
     parser.add_argument("--no-report", action="store_true", help="print only")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from perspose_rt.bench.report import Stats, markdown_table, write_section
+from perspose_rt.cli.validate import nonnegative_int, positive_float, positive_int
 from perspose_rt.paths import shared_data_dir
 
 HELP = "pipeline throughput, per-stage timing, live latency and memory, next to MediaPipe alone"
@@ -32,12 +33,15 @@ HELP = "pipeline throughput, per-stage timing, live latency and memory, next to 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path,
                         default=shared_data_dir() / "videos" / "figure_skating_720p25.mp4")
-    parser.add_argument("--frames", type=int, default=200, help="frames decoded and processed per run")
-    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each (best kept)")
-    parser.add_argument("--live-seconds", type=float, default=20.0, help="simulated-camera run length")
-    parser.add_argument("--memory-frames", type=int, default=10000, help="frames of the memory run (0: skip)")
+    parser.add_argument("--frames", type=positive_int, default=200, help="frames decoded and processed per run")
+    parser.add_argument("--repeats", type=positive_int, default=2, help="alternating runs of each (best kept)")
+    parser.add_argument("--live-seconds", type=positive_float, default=20.0, help="simulated-camera run length")
+    parser.add_argument("--memory-frames", type=nonnegative_int, default=10000, help="frames of the memory run (0: skip)")
     parser.add_argument("--lifter-weights", type=Path, help="a lifter from train-lifter instead of the shipped one")
     parser.add_argument("--no-report", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument("--people", metavar="N,N,…",
+                        help="instead: the multi-person run, e.g. 1,2,4 people tiled into 640x480 frames, "
+                             "next to MediaPipe Tasks alone at the same num_poses (perspose_rt/bench/people.py)")
 
 
 def _rss_mb() -> tuple[float, float]:
@@ -108,7 +112,7 @@ def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, liv
 
     def sink(p) -> None:
         done.append(time.perf_counter())
-        valid[0] += bool(p.pose.valid)
+        valid[0] += bool(p.people)
         if on_result is not None:
             on_result(p)
 
@@ -125,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.live_sources import decode_frames
 
     full = decode_frames(args.video, args.frames)
+    if args.people:
+        from perspose_rt.bench.people import run_people
+
+        return run_people(args, full)
     small = [to_640x480(f) for f in full]
     sets = {f"{full[0].shape[1]}x{full[0].shape[0]}": full, "640x480": small}
     body = [(f"Video: `{args.video.name}`, {len(full)} frames decoded into memory first (decoding not timed); "

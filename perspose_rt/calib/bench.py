@@ -17,11 +17,13 @@ import time
 
 import numpy as np
 
+from perspose_rt.cli.validate import positive_int
+
 HELP = "calibration wizard: per-frame cost (p50/p95) and accuracy on rendered and real boards"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=30, help="timed frames per case (default 30)")
+    parser.add_argument("--frames", type=positive_int, default=30, help="timed frames per case (default 30)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
 
 

@@ -16,6 +16,7 @@ mixes raw sizes with rotated pixels).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -39,6 +40,10 @@ _F35_TAG = re.compile(r"_(\d+(?:\.\d+)?)_f35$", re.IGNORECASE)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".bmp", ".tif", ".tiff", ".webp"}
 
 _heif_registered = False
+#: The largest photo decoded (pixels): 120 MP of RGB is 360 MB, several copies of which are made
+#: on the way to the detector. Larger files are refused with this limit named; one refused photo
+#: never stops a folder (``perspose-rt images`` skips it and says why).
+MAX_IMAGE_PIXELS = 120_000_000
 
 
 def _open_image(path: Path):
@@ -53,9 +58,18 @@ def _open_image(path: Path):
         _heif_registered = True
     if not path.is_file():
         raise InputError(f"image not found: {path}")
+    too_big = (f"{path.name} is larger than {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, the most perspose-rt "
+               "decodes (about {mp:.0f} MP); downscale it first (the EXIF focal length stays valid)")
     try:
-        img = Image.open(path)
+        img = Image.open(path)  # reads the header only
+        w, h = img.size
+        if w * h > MAX_IMAGE_PIXELS:
+            img.close()
+            raise InputError(too_big.format(mp=w * h / 1e6))
         img.load()
+    except Image.DecompressionBombError as exc:
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        raise InputError(too_big.format(mp=int(m.group(1)) / 1e6 if m else float("nan"))) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"cannot read image {path}: {exc}") from exc
     return img
@@ -77,22 +91,22 @@ def camera_from_exif(img, size: tuple[int, int], sensor_width_mm: float | None =
     """Intrinsics from an opened Pillow image's EXIF, for pixels of ``size`` (oriented), or None."""
     exif = img.getexif()
     ifd = exif.get_ifd(_EXIF_IFD) if exif else {}
-    f35 = ifd.get(_TAG_F35)
+    name = getattr(img, "filename", "") or "image"
+    f35 = _positive(ifd, _TAG_F35, "FocalLengthIn35mmFilm", name)
     if f35:
-        return CameraModel.from_f35(float(f35), size, source=f"exif:FocalLengthIn35mmFilm={float(f35):g}")
-    focal = ifd.get(_TAG_FOCAL)
+        return CameraModel.from_f35(f35, size, source=f"exif:FocalLengthIn35mmFilm={f35:g}")
+    focal = _positive(ifd, _TAG_FOCAL, "FocalLength", name)
     if not focal:
         return None
-    focal = float(focal)
-    raw_w = ifd.get(_TAG_PIXEL_X)
-    raw_h = ifd.get(_TAG_PIXEL_Y)
+    raw_w = _positive(ifd, _TAG_PIXEL_X, "PixelXDimension", name)
+    raw_h = _positive(ifd, _TAG_PIXEL_Y, "PixelYDimension", name)
     # The sensor's x axis is the raw (unrotated) image's width.
     w, h = size
     raw_long = max(int(raw_w), int(raw_h)) if raw_w and raw_h else None
     width_along_sensor_x = w if raw_w is None or raw_h is None or (raw_w >= raw_h) == (w >= h) else h
-    xres, unit = ifd.get(_TAG_FP_XRES), ifd.get(_TAG_FP_UNIT, 2)
-    if xres and unit in _UNIT_MM and float(xres) > 0:
-        px_per_mm = float(xres) / _UNIT_MM[unit]
+    xres, unit = _positive(ifd, _TAG_FP_XRES, "FocalPlaneXResolution", name), ifd.get(_TAG_FP_UNIT, 2)
+    if xres and isinstance(unit, int) and unit in _UNIT_MM:
+        px_per_mm = xres / _UNIT_MM[unit]
         f_px = focal * px_per_mm
         if raw_long:  # the file may have been resized since capture
             f_px *= max(w, h) / raw_long
@@ -102,6 +116,23 @@ def camera_from_exif(img, size: tuple[int, int], sensor_width_mm: float | None =
         return CameraModel.from_focal_px(f_px, size, source=f"exif:FocalLength={focal:g}mm+sensor={sensor_width_mm:g}mm")
     log.info("%s: EXIF FocalLength=%g mm without a sensor size; ignoring it", getattr(img, "filename", "image"), focal)
     return None
+
+
+def _positive(ifd, tag: int, label: str, name: str) -> float | None:
+    """EXIF ``tag`` as a positive finite number, or None (absent, or nonsense: a string, zero, a
+    negative or infinite value, which is logged and ignored so that the photo still gets intrinsics
+    from the next source)."""
+    value = ifd.get(tag)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        number = float("nan")
+    if not (math.isfinite(number) and number > 0):
+        log.warning("%s: ignoring EXIF %s=%r (not a positive number)", name, label, value)
+        return None
+    return number
 
 
 def read_image(path: str | Path) -> tuple[np.ndarray, object]:

@@ -20,6 +20,7 @@ OpenCV's calibration sample writes FileStorage YAML/XML with ``camera_matrix`` a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ import numpy as np
 import yaml
 
 from perspose_rt.camera.model import CameraModel
-from perspose_rt.errors import CalibrationError
+from perspose_rt.checks import require_file
+from perspose_rt.errors import CalibrationError, InputError
 from perspose_rt.io.atomic import atomic_write_text
 
 FORMAT = "perspose-rt/camera-profile"
@@ -52,30 +54,44 @@ def load_profile(path: str | Path, which: str | None = None) -> CameraModel:
         CalibrationError: missing, unreadable or inconsistent file, with what to do.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CalibrationError(f"calibration profile not found: {path} (create one with `perspose-rt calibrate`)")
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError as exc:
-        raise CalibrationError(f"cannot read calibration profile {path}: {exc}") from exc
-    if _is_opencv_storage(path, head):
+        require_file(path, "calibration profile")
+        raw = path.read_bytes()
+    except (InputError, OSError) as exc:
+        raise CalibrationError(str(exc) if isinstance(exc, InputError) else
+                               f"cannot read calibration profile {path}: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise CalibrationError(f"calibration profile {path} is empty")
+    if b"\0" in raw[:4096]:
+        raise CalibrationError(f"calibration profile {path} is a binary file, not YAML or XML")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CalibrationError(f"calibration profile {path} is not UTF-8 text (byte {exc.start}); "
+                               "expected YAML or XML") from None
+    if _is_opencv_storage(path, text[:4096]):
         return _load_opencv(path, which)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CalibrationError(f"calibration profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+        raise CalibrationError(f"calibration profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CalibrationError(f"{path} is not a perspose-rt camera profile (expected 'format: {FORMAT}')")
-    if int(data.get("version", 0)) > VERSION:
-        raise CalibrationError(f"{path} has profile version {data['version']}; this perspose-rt reads up to {VERSION}: upgrade")
+    version = data.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CalibrationError(f"{path}: profile version {version!r} is not an integer")
+    if version > VERSION:
+        raise CalibrationError(f"{path} has profile version {version}; this perspose-rt reads up to {VERSION}: upgrade")
     try:
         K = np.array(data["K"], dtype=np.float64)
         res = tuple(int(v) for v in data["resolution"])
         dist = np.array(data.get("dist", [0, 0, 0, 0, 0]), dtype=np.float64)
         if K.shape != (3, 3) or len(res) != 2:
-            raise ValueError("K must be 3x3 and resolution [width, height]")
+            raise ValueError(f"K must be 3x3 (got shape {K.shape}) and resolution [width, height]")
     except (KeyError, TypeError, ValueError) as exc:
-        raise CalibrationError(f"calibration profile {path} is malformed: {exc}") from exc
+        raise CalibrationError(f"calibration profile {path} is malformed: {exc}") from None
     meta = {k: v for k, v in data.items() if k not in _CORE_KEYS}
     return CameraModel(K=K, resolution=res, dist=dist, source=f"profile:{path}",
                        approximate=bool(data.get("approximate", False)), name=str(data.get("name") or path.stem),
@@ -83,6 +99,16 @@ def load_profile(path: str | Path, which: str | None = None) -> CameraModel:
 
 
 def _load_opencv(path: Path, which: str | None) -> CameraModel:
+    import cv2
+
+    try:
+        return _read_opencv(path, which)
+    except (cv2.error, SystemError) as exc:
+        raise CalibrationError(f"cannot parse OpenCV calibration file {path} (truncated or not OpenCV "
+                               f"YAML/XML: {one_line_cv_error(exc)})") from None
+
+
+def _read_opencv(path: Path, which: str | None) -> CameraModel:
     import cv2
 
     fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
@@ -100,10 +126,16 @@ def _load_opencv(path: Path, which: str | None) -> CameraModel:
         suffix = cams[0][len("camera_matrix"):]
         K = fs.getNode(cams[0]).mat()
         dnode = fs.getNode("distortion_coefficients" + suffix)
-        dist = dnode.mat().ravel() if not dnode.empty() else np.zeros(5)
+        dist = dnode.mat() if not dnode.empty() else np.zeros(5)
+        dist = np.asarray(dist, dtype=np.float64).ravel() if dist is not None else None
         w, h = fs.getNode("image_width").real(), fs.getNode("image_height").real()
         if K is None or not w or not h:
             raise CalibrationError(f"{path}: missing camera matrix or image_width/image_height")
+        if K.shape != (3, 3):
+            raise CalibrationError(f"{path}: {cams[0]} is {K.shape[0]}x{K.shape[1] if K.ndim > 1 else 1}, "
+                                   "a camera matrix is 3x3")
+        if dist is None or dist.size not in (4, 5, 8, 12, 14):
+            raise CalibrationError(f"{path}: distortion_coefficients{suffix} must hold 4, 5, 8, 12 or 14 values")
         meta: dict[str, Any] = {}
         for key in ("avg_reprojection_error" + suffix, "nr_of_frames", "calibration_time"):
             node = fs.getNode(key)
@@ -113,6 +145,14 @@ def _load_opencv(path: Path, which: str | None) -> CameraModel:
         fs.release()
     return CameraModel(K=K, resolution=(int(w), int(h)), dist=dist, source=f"opencv:{path}",
                        approximate=False, name=path.stem, metadata=meta)
+
+
+def one_line_cv_error(exc: BaseException) -> str:
+    """The gist of an OpenCV error ("Parsing error: parseValue ..."), without its C++ file names."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    text = " ".join(str(cause).split())
+    m = re.search(r"error: \(-?\d+:([^)]*)\) (.*)", text)
+    return f"{m.group(1)}: {m.group(2)}" if m else (text or type(exc).__name__)
 
 
 def _plain(value: Any) -> Any:

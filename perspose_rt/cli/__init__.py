@@ -7,8 +7,10 @@ Each entry of :data:`COMMANDS` names a module in this package that defines
 * ``run(args: argparse.Namespace) -> int`` – the exit status.
 
 Command modules import heavy libraries (torch, mediapipe, open3d, …) inside ``run`` so that
-``perspose-rt --help`` stays instant. A :class:`~perspose_rt.errors.UserError` raised anywhere in
-a command becomes one line on stderr and its exit code; Ctrl-C exits with 130.
+``perspose-rt --help`` stays instant. Every failure passes through one error boundary
+(:mod:`perspose_rt.cli.boundary`): a :class:`~perspose_rt.errors.UserError`, a bad argument or a
+file-system error becomes one line on stderr and exit 2; Ctrl-C, SIGTERM and SIGHUP keep the
+results so far and exit 130, 143 and 129; a bug's traceback is shown with ``--debug``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import sys
 from collections.abc import Sequence
 
 from perspose_rt import __version__
-from perspose_rt.errors import UserError
+from perspose_rt.cli import boundary
 
 #: (subcommand name, module under ``perspose_rt.cli``), in the order ``--help`` lists them.
 COMMANDS: list[tuple[str, str]] = [
@@ -46,12 +48,14 @@ COMMANDS: list[tuple[str, str]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = boundary.Parser(
         prog="perspose-rt",
         description="Real-time monocular 3D human pose estimation from calibrated cameras (PersPose).",
     )
     parser.add_argument("--version", action="version", version=f"perspose-rt {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error (also PERSPOSE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS:
         module = importlib.import_module(f"perspose_rt.cli.{module_name}")
@@ -62,23 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    return boundary.main(build_parser, argv, setup=_setup_logging)
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args._run(args) or 0)
-    except UserError as exc:
-        print(f"perspose-rt: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("perspose-rt: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

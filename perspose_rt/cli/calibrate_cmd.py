@@ -17,6 +17,16 @@ import argparse
 import re
 from pathlib import Path
 
+from perspose_rt.cli.common import parse_resolution
+from perspose_rt.cli.validate import (
+    float_in,
+    int_at_least,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+
 HELP = "calibrate a camera (live wizard, photos, video, or FOV) and save calib/NAME.yaml"
 
 _SAMPLE_FLAGS = ("fix_aspect_ratio", "fix_principal_point", "zero_tangent_dist", "fix_k4", "fix_k5")
@@ -35,13 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     src = parser.add_argument_group("what to calibrate from (one of)")
     g = src.add_mutually_exclusive_group()
-    g.add_argument("--camera", type=int, metavar="N", help="live camera index: the interactive wizard")
+    g.add_argument("--camera", type=nonnegative_int, metavar="N", help="live camera index: the interactive wizard")
     g.add_argument("--images", type=Path, metavar="DIR", help="folder of photos of the pattern")
     g.add_argument("--video", type=Path, metavar="FILE", help="video of the pattern moved around")
-    g.add_argument("--fov", type=float, metavar="DEG", help="approximate profile from a field of view")
-    g.add_argument("--f35", type=float, metavar="MM", help="approximate profile from a 35 mm-equivalent focal length")
+    g.add_argument("--fov", type=float_in(0.0, 180.0, low_open=True, high_open=True), metavar="DEG", help="approximate profile from a field of view")
+    g.add_argument("--f35", type=positive_float, metavar="MM", help="approximate profile from a 35 mm-equivalent focal length")
     src.add_argument("--diagonal", action="store_true", help="--fov is diagonal (default: horizontal)")
-    src.add_argument("--resolution", metavar="WxH", help="image size for --fov/--f35; requested capture size for --camera")
+    src.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="image size for --fov/--f35; requested capture size for --camera")
 
     out = parser.add_argument_group("output")
     out.add_argument("--name", help="profile name: writes CALIB_DIR/NAME.yaml (default: from the source)")
@@ -50,14 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     pat = parser.add_argument_group("pattern (defaults: chessboard 6x9 inner corners, 22 mm)")
     pat.add_argument("--pattern", choices=("chessboard", "charuco", "acircles"), default="chessboard")
-    pat.add_argument("--rows", type=int, metavar="N", help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
-    pat.add_argument("--cols", type=int, metavar="N", help="same, across (acircles: circles per row)")
-    pat.add_argument("--square-mm", type=float, metavar="MM", help="square side (acircles: circle spacing) in mm")
-    pat.add_argument("--marker-mm", type=float, metavar="MM", help="ChArUco marker side in mm (default 3/4 of the square)")
+    pat.add_argument("--rows", type=int_at_least(2), metavar="N", help="chessboard: inner corners; charuco: squares; acircles: rows of circles")
+    pat.add_argument("--cols", type=int_at_least(2), metavar="N", help="same, across (acircles: circles per row)")
+    pat.add_argument("--square-mm", type=positive_float, metavar="MM", help="square side (acircles: circle spacing) in mm")
+    pat.add_argument("--marker-mm", type=positive_float, metavar="MM", help="ChArUco marker side in mm (default 3/4 of the square)")
     pat.add_argument("--dictionary", default="DICT_5X5_100", metavar="NAME", help="ChArUco ArUco dictionary (default DICT_5X5_100)")
     pat.add_argument("--write-pattern", type=Path, metavar="FILE", help="write the pattern to print (.pdf or .png)")
     pat.add_argument("--paper", default="A4", choices=("A4", "A3", "letter"), help="paper for --write-pattern")
-    pat.add_argument("--dpi", type=int, default=300, metavar="N", help="resolution of --write-pattern (default 300)")
+    pat.add_argument("--dpi", type=int_at_least(30), default=300, metavar="N", help="resolution of --write-pattern (default 300)")
 
     sol = parser.add_argument_group("solver")
     sol.add_argument("--fix-aspect-ratio", action="store_true", help="fx = fy (square pixels)")
@@ -67,17 +77,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sol.add_argument("--rational-model", action="store_true", help="also estimate k4, k5, k6 (wide-angle lenses)")
     sol.add_argument("--opencv-sample-flags", action="store_true",
                      help="the flags of OpenCV's calibration sample: " + ", ".join(_SAMPLE_FLAGS))
-    sol.add_argument("--min-views", type=int, default=5, metavar="N", help="fewest views to calibrate from (default 5)")
-    sol.add_argument("--max-views", type=int, default=40, metavar="N", help="most views used (default 40)")
-    sol.add_argument("--outlier-factor", type=float, default=3.0, metavar="F",
+    sol.add_argument("--min-views", type=int_at_least(3), default=5, metavar="N", help="fewest views to calibrate from (default 5)")
+    sol.add_argument("--max-views", type=int_at_least(3), default=40, metavar="N", help="most views used (default 40)")
+    sol.add_argument("--outlier-factor", type=nonnegative_float, default=3.0, metavar="F",
                      help="drop views whose RMS exceeds this × the median (and 0.3 px); 0 disables")
 
     wiz = parser.add_argument_group("wizard and video")
     wiz.add_argument("--headless", action="store_true", help="no window: capture automatically, stop when complete")
-    wiz.add_argument("--target-views", type=int, default=12, metavar="N", help="views the wizard asks for (default 12)")
-    wiz.add_argument("--max-edge-px", type=float, default=5.0, metavar="PX", help="blur limit: widest edge in px (default 5)")
-    wiz.add_argument("--max-frames", type=int, metavar="N", help="stop after this many frames (camera, video)")
-    wiz.add_argument("--video-step", type=int, default=1, metavar="N", help="use every N-th video frame (default 1)")
+    wiz.add_argument("--target-views", type=positive_int, default=12, metavar="N", help="views the wizard asks for (default 12)")
+    wiz.add_argument("--max-edge-px", type=positive_float, default=5.0, metavar="PX", help="blur limit: widest edge in px (default 5)")
+    wiz.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after this many frames (camera, video)")
+    wiz.add_argument("--video-step", type=positive_int, default=1, metavar="N", help="use every N-th video frame (default 1)")
 
 
 def _spec(args: argparse.Namespace):
@@ -121,11 +131,12 @@ def _default_name(args: argparse.Namespace, resolution: tuple[int, int] | None) 
 
 def run(args: argparse.Namespace) -> int:
     from perspose_rt.calib.output import profile_path
-    from perspose_rt.cli.common import parse_resolution
+    from perspose_rt.cli.validate import check_output_file
     from perspose_rt.errors import UserError
 
     spec = _spec(args)
     if args.write_pattern is not None:
+        check_output_file(args.write_pattern, "--write-pattern")
         from perspose_rt.calib.printable import write_pattern
 
         path = write_pattern(spec, args.write_pattern, args.paper, args.dpi)
@@ -136,11 +147,12 @@ def run(args: argparse.Namespace) -> int:
         if args.write_pattern is not None:
             return 0
         raise UserError("choose what to calibrate from: --camera N, --images DIR, --video FILE, or --fov/--f35 with --resolution")
-    resolution = parse_resolution(args.resolution) if args.resolution else None
+    resolution = args.resolution
     if quick and resolution is None:
         raise UserError("--fov and --f35 need --resolution WxH (the image size the profile is for)")
     name = args.name or _default_name(args, resolution)
     path = profile_path(args.calib_dir, name, args.force)  # checked before any work starts
+    check_output_file(path, "the profile", (args.images, args.video))
     name = path.stem  # "--name cam.yaml" means cam
     if quick:
         return _run_quick(args, path, name, resolution)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perspose_rt.errors import UserError
+from perspose_rt.cli.validate import float_in, positive_float
 
 INTRINSICS_HELP = (
     "Intrinsics precedence: --calib profile > photo EXIF > '_<f35>_f35' file-name tag > "
@@ -18,9 +18,9 @@ def add_camera_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("camera intrinsics", INTRINSICS_HELP)
     g.add_argument("--calib", metavar="PROFILE", type=Path,
                    help="camera profile (calib/NAME.yaml, or an OpenCV calibration YAML/XML)")
-    g.add_argument("--fov", type=float, metavar="DEG", help="field of view in degrees (horizontal unless --diagonal)")
+    g.add_argument("--fov", type=float_in(0.0, 180.0, low_open=True, high_open=True), metavar="DEG", help="field of view in degrees (horizontal unless --diagonal)")
     g.add_argument("--diagonal", action="store_true", help="--fov is the diagonal field of view")
-    g.add_argument("--f35", type=float, metavar="MM", help="35 mm-equivalent focal length in mm")
+    g.add_argument("--f35", type=positive_float, metavar="MM", help="35 mm-equivalent focal length in mm")
     g.add_argument("--force-aspect", action="store_true",
                    help="rescale a profile to a stream of another aspect ratio (normally an error)")
 
@@ -32,11 +32,11 @@ def camera_options(args: argparse.Namespace) -> dict:
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
-    """``"1280x720"`` → ``(1280, 720)``, with a one-line error otherwise."""
+    """An argparse type: ``"1280x720"`` → ``(1280, 720)``, with a one-line error otherwise."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise UserError(f"resolution must look like 1280x720, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must look like 1280x720, got {text!r}") from None
     if w <= 0 or h <= 0:
-        raise UserError(f"resolution must be positive, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return w, h

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from perspose_rt.cli.validate import check_output_file
     from perspose_rt.errors import InputError
     from perspose_rt.kinematics.smpl_convert import convert_smpl_pickle, default_npz_name
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             dst = out
         else:
             dst = out / default_npz_name(pkl).name
+        check_output_file(dst if dst is not None else default_npz_name(pkl), "output", (pkl,))
         written = convert_smpl_pickle(pkl, dst, overwrite=args.force)
         log.info("converted %s -> %s", pkl, written)
     return 0

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from perspose_rt.cli.validate import positive_int
 from perspose_rt.paths import shared_data_dir
 
 HELP = "evaluate lifters on Human3.6M S9/S11 (GT 2D, SH detections) and on virtual cameras; writes JSON"
@@ -24,11 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; default: the --weights models that are single-frame)")
     parser.add_argument("--sections", default=",".join(_SECTIONS),
                         help="comma-separated subset of gt2d,sh,virtual,truncated (default: all)")
-    parser.add_argument("--virtual-n", type=int, default=20000, help="virtual-camera test samples")
-    parser.add_argument("--max-frames", type=int, default=None,
+    parser.add_argument("--virtual-n", type=positive_int, default=20000, help="virtual-camera test samples")
+    parser.add_argument("--max-frames", type=positive_int, default=None,
                         help="first N frames of each sequence only (quick checks; the protocol uses all)")
     parser.add_argument("--json", type=Path, default=Path("lifter_eval.json"), help="output (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=2)
 
 
 def _pairs(items, what):
@@ -47,12 +48,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from perspose_rt.bench.report import command_line, markdown_table
+    from perspose_rt.cli.validate import check_output_file
     from perspose_rt.errors import UserError
     from perspose_rt.io.atomic import atomic_write_text
     from perspose_rt.lifter import evaluate as ev
     from perspose_rt.lifter.api import Lifter
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
 
+    check_output_file(args.json, "--json")
     torch.set_num_threads(args.threads)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     bad = set(sections) - set(_SECTIONS)

@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perspose_rt.cli.validate import check_output_file
     from perspose_rt.errors import WeightsError
     from perspose_rt.models.official import (
         CheckpointMismatch,
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.models.weights import save_weights, weights_paths
 
     st_path, json_path = weights_paths(args.out)
+    for path in (st_path, json_path):
+        check_output_file(path, "output", (args.checkpoint,))
     existing = [str(p) for p in (st_path, json_path) if p.exists()]
     if existing and not args.force:
         raise WeightsError(f"{', '.join(existing)} already exist; pass --force to overwrite")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from perspose_rt.cli.common import add_camera_arguments, camera_options, parse_resolution
+from perspose_rt.cli.validate import nonnegative_float, positive_float, positive_int
 from perspose_rt.errors import UserError
 from perspose_rt.pipeline.cli_options import add_estimator_arguments, estimator_options
 
@@ -31,15 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="webcam index (0), device (/dev/video2), stream URL (rtsp://…, http://…) "
                              "or sim:VIDEO (a simulated camera playing a video in real time)")
     parser.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="requested capture size")
-    parser.add_argument("--fps", type=float, help="requested capture rate (sim: delivery rate, default 30)")
-    parser.add_argument("--retry", type=float, default=10.0, metavar="S",
+    parser.add_argument("--fps", type=positive_float, help="requested capture rate (sim: delivery rate, default 30)")
+    parser.add_argument("--retry", type=nonnegative_float, default=10.0, metavar="S",
                         help="seconds to try reconnecting when the camera stops delivering")
     parser.add_argument("--no-view", action="store_true", help="no windows (headless)")
     parser.add_argument("--record", type=Path, metavar="OUT.npz", help="record from the start into this file")
     parser.add_argument("--out-dir", type=Path, default=Path("recordings"),
                         help="where 'r' recordings and 's' snapshots go (default ./recordings)")
-    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N results")
-    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N results")
+    parser.add_argument("--duration", type=positive_float, metavar="S", help="stop after S seconds")
     add_camera_arguments(parser)
     add_estimator_arguments(parser)
 
@@ -67,6 +68,7 @@ class LiveSession:
         self.saved: list[Path] = []
         self.t0 = time.perf_counter()
         self.n = 0
+        self.stop_reason = "end"  # why the run ended without an error: "key q", "max-frames", …
         self.viewer = None
         self._last_overlay = None
         if self.view:
@@ -75,24 +77,26 @@ class LiveSession:
             from perspose_rt.viz.viewer3d import Viewer3D
 
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces)
+            self.viewer = Viewer3D(meta["joint_format"], mesh_faces=mesh_faces,
+                                   track_colors=meta["max_people"] > 1)
         if args.record is not None:
             self.start_recording(args.record)
 
     # ---------------------------------------------------------------- recording
     def start_recording(self, path: Path | None = None) -> None:
         self.record_path = path or self.args.out_dir / f"recording_{_stamp()}.npz"
-        self.writer = self._ResultWriter(self.J, self.meta)
+        self.writer = self._ResultWriter(self.J, self.meta, max_people=self.meta["max_people"])
         self.saver = self._PeriodicSaver(self.writer, self.record_path, interval_s=10.0)
         print(f"recording to {self.record_path}", file=sys.stderr)
 
-    def stop_recording(self, interrupted: bool = False) -> None:
+    def stop_recording(self, stop: BaseException | None = None, reason: str = "end") -> None:
+        """Write the recording; ``stop``: what ended the run (a signal, an error), for its metadata."""
         if self.writer is None:
             return
-        from perspose_rt.pipeline.session import run_metadata
+        from perspose_rt.pipeline.session import run_metadata, stop_metadata
 
         path = self.writer.save(self.record_path, **run_metadata(
-            self.source, self.meta, self.pipe.stats, interrupted=interrupted))
+            self.source, self.meta, self.pipe.stats, **stop_metadata(stop, reason)))
         print(f"wrote {path} ({len(self.writer)} frames)", file=sys.stderr)
         self.saved.append(path)
         self.writer = self.saver = None
@@ -107,8 +111,8 @@ class LiveSession:
         cv2.imwrite(str(base) + "_overlay.png", overlay)
         if self.viewer is not None:
             cv2.imwrite(str(base) + "_3d.png", self.viewer.render())
-        w = self._ResultWriter(self.J, self.meta)
-        w.add(packet.pose, packet.pose_raw_cam)
+        w = self._ResultWriter(self.J, self.meta, max_people=self.meta["max_people"])
+        w.add_frame(packet.frame, packet.people)
         w.save(str(base) + ".npz", **run_metadata(self.source, self.meta, self.pipe.stats))
         print(f"snapshot {base}_overlay.png / .npz", file=sys.stderr)
 
@@ -116,24 +120,29 @@ class LiveSession:
     def __call__(self, p) -> bool:
         self.n += 1
         if self.writer is not None:
-            self.writer.add(p.pose, p.pose_raw_cam)
+            self.writer.add_frame(p.frame, p.people)
             self.saver.maybe_save(time.perf_counter())
         keys = self._show(p) if self.view else []
         if not self.handle_keys(keys, p):
             return False
         a = self.args
         if a.max_frames is not None and self.n >= a.max_frames:
+            self.stop_reason = "max-frames"
             return False
-        return not (a.duration is not None and time.perf_counter() - self.t0 >= a.duration)
+        if a.duration is not None and time.perf_counter() - self.t0 >= a.duration:
+            self.stop_reason = "duration"
+            return False
+        return True
 
     def handle_keys(self, keys: list[str], p) -> bool:
         """Act on ``q`` (returns False: stop), ``r`` (toggle recording) and ``s`` (snapshot)."""
         for k in keys:
             if k == "q":
+                self.stop_reason = "key q"
                 return False
             if k == "r":
                 if self.writer is not None:
-                    self.stop_recording()
+                    self.stop_recording(reason="key r")
                 else:
                     self.start_recording()
             if k == "s":
@@ -143,21 +152,21 @@ class LiveSession:
     def _show(self, p) -> list[str]:
         import cv2
 
-        from perspose_rt.viz.overlay import draw_hud, draw_pose, hud_lines
+        from perspose_rt.viz.overlay import draw_hud, draw_people, hud_lines
 
         st = self.pipe.stats
-        img = draw_pose(p.frame.image.copy(), p.pose)
-        depth = float(p.pose.joints_cam[0, 2]) if p.pose.valid else None
+        img = draw_people(p.frame.image.copy(), p.people, show_ids=self.meta["max_people"] > 1)
+        depth = float(p.people[0].pose.joints_cam[0, 2]) if len(p.people) == 1 else None
         draw_hud(img, hud_lines(fps=st.recent_fps(), latency_ms=st.recent_latency_ms(), dropped=self.pipe.dropped,
-                                estimator=self.meta["estimator"], valid=p.pose.valid,
-                                recording=self.writer is not None, depth_m=depth))
+                                estimator=self.meta["estimator"], valid=bool(p.people),
+                                recording=self.writer is not None, depth_m=depth, people=len(p.people)))
         self._last_overlay = img
         cv2.imshow(WINDOW, img)
         keys = []
         k = cv2.waitKey(1) & 0xFF
         if k != 0xFF:
             keys.append(chr(k).lower())
-        self.viewer.update(p.pose, p.frame.camera.resolution)
+        self.viewer.update_people(p.people, p.frame.camera.resolution)
         alive, vkeys = self.viewer.poll()
         if not alive:
             keys.append("q")
@@ -172,6 +181,7 @@ class LiveSession:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perspose_rt.errors import interrupt_exit_code
     from perspose_rt.pipeline.build import build_stages
     from perspose_rt.pipeline.live_sources import open_live_source
     from perspose_rt.pipeline.runner import Pipeline
@@ -183,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.session import check_writable
 
     if args.record is not None:
-        check_writable(args.record)
+        check_writable(args.record, "--record", (args.calib, args.lifter_weights, args.weights))
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
     w, h = args.resolution or (None, None)
     source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
                               fps=args.fps, retry_s=args.retry)
@@ -197,13 +209,18 @@ def run(args: argparse.Namespace) -> int:
     pipe = Pipeline(source, stages, queue_size=1)
     faces = next((s.faces for s in stages if getattr(s, "faces", None) is not None), None)
     session = LiveSession(args, source, meta, pipe, mesh_faces=faces)
-    interrupted = False
+    stop: BaseException | None = None
     try:
         drive(pipe, session)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the recording is kept
+        stop = exc
+    except BaseException as exc:  # the stream failed, …: the recording keeps what it has, and why
+        stop = exc
+        raise
     finally:
-        session.stop_recording(interrupted=interrupted)
-        session.close()
+        try:
+            session.stop_recording(stop, session.stop_reason)
+        finally:
+            session.close()
     print(pipe.stats.table(), file=sys.stderr)
-    return 130 if interrupted else 0
+    return interrupt_exit_code(stop) if stop is not None else 0

@@ -48,8 +48,16 @@ def landmarks_box(keypoints: np.ndarray, conf: np.ndarray, width: int, height: i
     return np.clip(box, 0, [width - 1, height - 1, width - 1, height - 1]).astype(np.float64)
 
 
+def detection_from_landmarks(kp: np.ndarray, vis: np.ndarray, width: int, height: int) -> Detection:
+    """A :class:`Detection` from 33 BlazePose landmarks ``(33, 2)`` px and visibilities ``(33,)``:
+    box = the padded box of the visible landmarks, score = the 12 body landmarks' mean visibility."""
+    return Detection(bbox_xyxy=landmarks_box(kp, vis, width, height), score=float(vis[list(_BODY)].mean()),
+                     keypoints=kp, keypoint_conf=vis, keypoint_format="blazepose33", track_id=0)
+
+
 class BlazePoseDetector:
-    """One-person 2D landmark detector (33 BlazePose landmarks in pixels).
+    """One-person 2D landmark detector (33 BlazePose landmarks in pixels): a
+    :class:`~perspose_rt.types.Detector` with ``max_people = 1``.
 
     Args:
         static_image_mode: ``True`` for unrelated photos, ``False`` to track through a video.
@@ -58,6 +66,8 @@ class BlazePoseDetector:
 
     Use as a context manager or call :meth:`close`.
     """
+
+    max_people = 1
 
     def __init__(self, static_image_mode: bool, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
@@ -81,10 +91,12 @@ class BlazePoseDetector:
             min_tracking_confidence=float(min_tracking_confidence),
         )
 
-    def detect(self, frame_bgr: np.ndarray) -> Detection | None:
-        """Find the person in a ``(H, W, 3)`` uint8 BGR image; ``None`` when nobody is found.
+    def detect(self, frame_bgr: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
+        """Find the person in a ``(H, W, 3)`` uint8 BGR image; ``[]`` when nobody is found.
+        (``timestamp_s`` is accepted for the :class:`~perspose_rt.types.Detector` protocol;
+        the legacy solution orders frames by its own clock.)
 
-        Returns a :class:`~perspose_rt.types.Detection` with ``keypoint_format="blazepose33"``,
+        Returns one :class:`~perspose_rt.types.Detection` with ``keypoint_format="blazepose33"``,
         ``keypoints`` (33, 2) pixels (may lie outside the image for occluded limbs),
         ``keypoint_conf`` the landmarks' visibilities, ``bbox_xyxy`` the padded box of the
         visible landmarks and ``score`` the mean visibility of the 12 body landmarks.
@@ -99,12 +111,11 @@ class BlazePoseDetector:
         h, w = img.shape[:2]
         result = self._pose.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
-            return None
+            return []
         lms = result.pose_landmarks.landmark
         kp = np.array([[p.x * w, p.y * h] for p in lms], dtype=np.float64)
         vis = np.clip(np.array([p.visibility for p in lms], dtype=np.float64), 0.0, 1.0)
-        return Detection(bbox_xyxy=landmarks_box(kp, vis, w, h), score=float(vis[list(_BODY)].mean()),
-                         keypoints=kp, keypoint_conf=vis, keypoint_format="blazepose33", track_id=0)
+        return [detection_from_landmarks(kp, vis, w, h)]
 
     def close(self) -> None:
         if self._pose is not None:

@@ -54,6 +54,9 @@ class CropGeometry:
         H_pr: (..., 3, 3) ``K R K⁻¹``: original pixels → rotated-camera pixels (same K).
         bbox_rot: (..., 4) the padded box after PR (tight, xyxy, rotated-image pixels).
         out_size: side of the square crop in pixels.
+        valid: (...) bool: the box could be cropped. An invalid sample (an empty or non-finite
+            box, or one so wide that a corner ray ends up behind the rotated camera) holds the
+            finite geometry of a tiny box at the principal point instead: never use it.
     """
 
     R: Array
@@ -62,6 +65,7 @@ class CropGeometry:
     H_pr: Array
     bbox_rot: Array
     out_size: int
+    valid: Array
 
 
 def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
@@ -90,33 +94,18 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
             range 0.7–1.1); the crop stays centred on the principal point.
 
     Returns:
-        :class:`CropGeometry` in the input's array type, dtype and device.
-
-    Raises:
-        ValueError: for an empty box, or a box so wide that a corner ray ends up behind the
-        rotated camera (more than ~90° from the box centre's ray).
+        :class:`CropGeometry` in the input's array type, dtype and device, with a per-sample
+        ``valid`` mask (a bad box in a batch never fails the others; nothing is raised).
     """
     xp = ops(K, bbox_xyxy)
-    c = (bbox_xyxy[..., :2] + bbox_xyxy[..., 2:]) / 2.0
     half = (bbox_xyxy[..., 2:] - bbox_xyxy[..., :2]) / 2.0 * pad
-    if xp.any(half[..., 0] <= 0) or xp.any(half[..., 1] <= 0):
-        raise ValueError("prepare_crop: the box has zero or negative width or height")
-    R = pr_rotation(K, c, aim_uv)
-    if roll is not None:
-        aim = K[..., :2, 2] if aim_uv is None else aim_uv
-        b = rays_from_pixels(aim, K)
-        b = b / xp.norm(b, -1, keepdims=True)
-        R = axis_angle_to_matrix(b * roll[..., None]) @ R
-
-    sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
-    sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
-    corners = xp.stack([c[..., None, 0] + sx, c[..., None, 1] + sy], -1)  # (..., 4, 2)
-    rays = rays_from_pixels(corners, K[..., None, :, :])  # (..., 4, 3)
-    rot = rays @ R.swapaxes(-1, -2)  # R @ ray, row-vector form
-    if xp.any(rot[..., 2] < _MIN_ROTATED_Z):
-        raise ValueError("prepare_crop: the box spans more than 180° of view; it cannot be centred by PR")
-    proj = (rot @ K.swapaxes(-1, -2))
-    pts = proj[..., :2] / proj[..., 2:3]
+    valid = xp.amin(half, -1) > 0  # False for empty boxes and NaN
+    for _ in range(2):  # a second pass only when a box turned out to span more than 180°
+        box = xp.where(valid[..., None], bbox_xyxy, _tiny_box(xp, K, bbox_xyxy))
+        R, pts, ok = _rotated_corners(xp, K, box, pad, aim_uv, roll)
+        if not xp.any(valid & ~ok):
+            break
+        valid = valid & ok
     bbox_rot = xp.cat([xp.amin(pts, -2), xp.amax(pts, -2)], -1)
 
     p = K[..., :2, 2]
@@ -136,7 +125,38 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     ], -2)
     K_crop = A @ K
     H_pr = K @ R @ xp.inv(K)
-    return CropGeometry(R=R, K_crop=K_crop, H=A @ H_pr, H_pr=H_pr, bbox_rot=bbox_rot, out_size=out_size)
+    return CropGeometry(R=R, K_crop=K_crop, H=A @ H_pr, H_pr=H_pr, bbox_rot=bbox_rot, out_size=out_size,
+                        valid=valid)
+
+
+def _tiny_box(xp, K: Array, like: Array) -> Array:
+    """A 2-pixel box at the principal point (the stand-in geometry of an invalid sample)."""
+    p = K[..., :2, 2]
+    return xp.broadcast_to(xp.cat([p - 1.0, p + 1.0], -1), like.shape)
+
+
+def _rotated_corners(xp, K: Array, bbox_xyxy: Array, pad: float, aim_uv: Array | None,
+                     roll: Array | None = None):
+    """PR rotation of the padded box's centre (then the ``roll`` about the aim's ray), its
+    corners in the rotated image, and whether every corner ray stays in front of the rotated
+    camera."""
+    c = (bbox_xyxy[..., :2] + bbox_xyxy[..., 2:]) / 2.0
+    half = (bbox_xyxy[..., 2:] - bbox_xyxy[..., :2]) / 2.0 * pad
+    R = pr_rotation(K, c, aim_uv)
+    if roll is not None:
+        aim = K[..., :2, 2] if aim_uv is None else aim_uv
+        b = rays_from_pixels(aim, K)
+        b = b / xp.norm(b, -1, keepdims=True)
+        R = axis_angle_to_matrix(b * roll[..., None]) @ R
+    sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
+    sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
+    corners = xp.stack([c[..., None, 0] + sx, c[..., None, 1] + sy], -1)  # (..., 4, 2)
+    rays = rays_from_pixels(corners, K[..., None, :, :])  # (..., 4, 3)
+    rot = rays @ R.swapaxes(-1, -2)  # R @ ray, row-vector form
+    ok = xp.amin(rot[..., 2], -1) >= _MIN_ROTATED_Z
+    proj = rot @ K.swapaxes(-1, -2)
+    z = xp.where(rot[..., 2:3] >= _MIN_ROTATED_Z, proj[..., 2:3], xp.ones_like(proj[..., 2:3]))
+    return R, proj[..., :2] / z, ok
 
 
 def prepare_crop_torch(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,

@@ -23,7 +23,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         suffix: suffix of the temporary file (default: the target's own suffix, so that
             libraries that pick a format from the extension, such as ``np.savez``, behave).
 
-    On an exception inside the block the temporary file is removed and ``target`` is untouched.
+    On an exception inside the block the temporary file is removed and ``target`` is untouched;
+    an ``OSError`` without a file name, or naming the temporary file, is re-raised naming
+    ``target`` (same errno and type: "No space left on device: out.npz").
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,14 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
             os.chmod(tmp, 0o666 & ~umask)
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        if exc.filename is not None and Path(exc.filename) != tmp:
+            raise
+        # name the file the user asked for, not our temporary one (a full disk, a quota, …)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+    except BaseException:  # Ctrl-C, SIGTERM (perspose_rt.cli.boundary), any failure: no partial file
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise

@@ -1,6 +1,10 @@
 """The result file: one ``.npz`` per run, per-frame arrays plus JSON metadata (``docs/RESULT_FORMAT.md``).
 
-:class:`ResultWriter` collects :class:`~perspose_rt.types.PoseResult` rows and writes them
+Version 1 (``--max-people 1``, the default): one person per row. Version 2 (``--max-people N``,
+N > 1): a person axis ``P = N`` after the frame axis, with ``track_id`` (−1 = empty slot).
+:meth:`Result.people` gives the version-2 view of either.
+
+:class:`ResultWriter` collects the people of each frame and writes them
 atomically (temporary file, then rename), so the file on disk is always complete: a run
 interrupted by Ctrl-C writes what it has, and a periodic :meth:`ResultWriter.save` during a long
 live recording never leaves a half-written file. :func:`load_result` reads it back (no pickle).
@@ -12,18 +16,21 @@ import datetime as _dt
 import json
 import os
 import platform
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from perspose_rt.checks import require_file
 from perspose_rt.errors import InputError
 from perspose_rt.io.atomic import atomic_path
-from perspose_rt.types import PoseResult
+from perspose_rt.types import Frame, Person, PoseResult
 
 FORMAT = "perspose-rt/result"
-VERSION = 1
+VERSION = 2  #: the newest version this module reads and writes
 
 #: Per-frame arrays: name → (dtype, shape after the frame axis; "J" = joints).
 FRAME_ARRAYS: dict[str, tuple[str, tuple]] = {
@@ -38,8 +45,14 @@ FRAME_ARRAYS: dict[str, tuple[str, tuple]] = {
     "joints_rel": ("float32", ("J", 3)),
     "confidence": ("float32", ("J",)),
 }
+#: Written since perspose-rt 0.2 (absent from older files): the projection of the final 3D joints.
+PROJECTION_ARRAYS = {"joints_2d_proj": ("float32", ("J", 2))}
 #: Present only when at least one frame has joint rotations (IK ran).
 ROTATION_ARRAYS = {"rotations": ("float32", ("J", 3, 3)), "rotations_valid": ("bool", ())}
+#: Arrays with one row per frame and no person axis in either version.
+PER_FRAME = ("frame_index", "timestamp", "K")
+#: Version 2 only: the track of each person slot (−1 = empty).
+TRACK_ARRAYS = {"track_id": ("int32", ())}
 
 
 @dataclass
@@ -56,8 +69,42 @@ class Result:
         return int(self.arrays["frame_index"].shape[0])
 
     @property
+    def version(self) -> int:
+        return int(self.meta.get("version", 1))
+
+    @property
     def joint_names(self) -> list[str]:
         return list(self.meta.get("joint_names", []))
+
+    def people(self) -> dict[str, np.ndarray]:
+        """The per-person arrays with a person axis ``(N, P, …)`` and ``track_id (N, P)``, for a
+        version-2 file as stored and for a version-1 file with ``P = 1`` (track 0 where valid)."""
+        if self.version >= 2:
+            return dict(self.arrays)
+        out = {k: (v if k in PER_FRAME else v[:, None]) for k, v in self.arrays.items()}
+        out["track_id"] = np.where(out["valid"], 0, -1).astype(np.int32)
+        return out
+
+    def track_ids(self) -> list[int]:
+        """The track identities present, in increasing order."""
+        tid = self.people()["track_id"]
+        return sorted(int(t) for t in np.unique(tid[tid >= 0]))
+
+    def track(self, track_id: int) -> dict[str, np.ndarray]:
+        """One track as ``(N, …)`` arrays (``valid`` False where it is absent; zeros there)."""
+        ppl = self.people()
+        hit = ppl["track_id"] == track_id  # (N, P), at most one slot per frame
+        if not hit.any():
+            raise InputError(f"no track {track_id} in this result (tracks: {self.track_ids()})")
+        slot = hit.argmax(1)
+        rows = np.arange(len(self))
+        out = {k: v for k, v in ppl.items() if k in PER_FRAME}
+        for k, v in ppl.items():
+            if k not in PER_FRAME and k != "track_id":
+                sel = v[rows, slot]
+                out[k] = np.where(hit.any(1).reshape((-1,) + (1,) * (sel.ndim - 1)), sel, np.zeros_like(sel))
+        out["valid"] = hit.any(1) & out["valid"]
+        return out
 
 
 def library_versions() -> dict[str, str]:
@@ -92,77 +139,111 @@ class ResultWriter:
         num_joints: ``J`` of the estimator's joint format.
         meta: metadata (estimator, joint_format, joint_names, weights_sha256, intrinsics_source,
             fps, source, …); timings and counts are added by :meth:`save`.
+        max_people: ``1`` writes version 1 (one person per row, today's layout); ``P > 1`` writes
+            version 2 with a person axis of ``P`` slots, filled in increasing track id.
 
-    Rows must all have ``J`` joints. Invalid rows (nobody in the frame) are stored as zeros with
-    ``valid = False`` (never NaN).
+    Rows must all have ``J`` joints. Empty slots and frames with nobody are stored as zeros with
+    ``valid = False`` (and ``track_id = −1``), never NaN.
     """
 
-    def __init__(self, num_joints: int, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, num_joints: int, meta: dict[str, Any] | None = None, max_people: int = 1) -> None:
         self.num_joints = int(num_joints)
+        self.max_people = int(max_people)
+        self.version = 1 if self.max_people == 1 else 2
         self.meta: dict[str, Any] = dict(meta or {})
-        self._rows: dict[str, list[np.ndarray]] = {k: [] for k in (*FRAME_ARRAYS, *ROTATION_ARRAYS)}
+        self._specs = {**FRAME_ARRAYS, **PROJECTION_ARRAYS, **ROTATION_ARRAYS,
+                       **(TRACK_ARRAYS if self.version == 2 else {})}
+        self._rows: dict[str, list[np.ndarray]] = {k: [] for k in self._specs}
         self._has_rotations = False
 
     def __len__(self) -> int:
         return len(self._rows["frame_index"])
 
+    def frames_with_people(self) -> int:
+        """Rows so far with at least one valid person."""
+        return int(sum(bool(np.any(v)) for v in self._rows["valid"]))
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        _, shape = self._specs[name]
+        return tuple(self.num_joints if s == "J" else s for s in shape)
+
     def add(self, pose: PoseResult, raw_joints_cam: np.ndarray | None = None) -> None:
-        """Append one frame. ``raw_joints_cam``: the joints before smoothing (default: ``pose.joints_cam``)."""
-        J = self.num_joints
-        valid = bool(pose.valid)
+        """Append one frame with one person (or nobody: ``pose.valid`` False). ``raw_joints_cam``:
+        the joints before smoothing (default: ``pose.joints_cam``)."""
+        people = [Person(track_id=0, pose=pose, joints_cam_raw=raw_joints_cam)] if pose.valid else []
+        self._append(pose.frame_index, pose.timestamp, pose.K, people)
 
-        def arr(x: Any, shape: tuple[int, ...]) -> np.ndarray:
-            if x is None or not valid:
-                return np.zeros(shape)
-            a = np.asarray(x, dtype=np.float64).reshape(shape)
+    def add_frame(self, frame: Frame, people: Sequence[Person]) -> None:
+        """Append one frame from the pipeline with its people (each with a valid pose)."""
+        self._append(frame.index, frame.timestamp, frame.camera.K, people)
+
+    def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, people: Sequence[Person]) -> None:
+        P = self.max_people
+        people = sorted((q for q in people if q.pose is not None and q.pose.valid), key=lambda q: q.track_id)[:P]
+        slots = {k: np.zeros((P, *self._shape(k))) for k in self._specs if k not in PER_FRAME}
+        slots["track_id"] = np.full(P, -1)
+
+        def put(name: str, i: int, x: Any) -> None:
+            a = np.asarray(x, dtype=np.float64).reshape(self._shape(name))
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"frame {pose.frame_index}: non-finite values in a valid result")
-            return a
+                raise ValueError(f"frame {frame_index}: non-finite {name} in a valid result")
+            slots[name][i] = a
 
+        for i, q in enumerate(people):
+            pose = q.pose
+            slots["valid"][i] = 1
+            slots["track_id"][i] = q.track_id
+            put("bbox", i, pose.bbox_xyxy)
+            put("joints_2d", i, pose.joints_2d)
+            proj = pose.joints_2d_proj if pose.joints_2d_proj is not None else pose.joints_2d
+            put("joints_2d_proj", i, proj)
+            put("joints_cam", i, pose.joints_cam)
+            put("joints_cam_raw", i, pose.joints_cam if q.joints_cam_raw is None else q.joints_cam_raw)
+            put("joints_rel", i, pose.joints_rel)
+            put("confidence", i, pose.confidence)
+            if pose.rotations is not None:
+                put("rotations", i, pose.rotations)
+                slots["rotations_valid"][i] = 1
+                self._has_rotations = True
         r = self._rows
-        r["frame_index"].append(np.int64(pose.frame_index))
-        r["timestamp"].append(np.float64(pose.timestamp))
-        r["valid"].append(np.bool_(valid))
-        r["bbox"].append(arr(pose.bbox_xyxy, (4,)))
-        K = np.asarray(pose.K, dtype=np.float64).reshape(3, 3) if pose.K is not None else np.zeros((3, 3))
-        r["K"].append(K)  # the intrinsics are known even when nobody is in the frame
-        r["joints_2d"].append(arr(pose.joints_2d, (J, 2)))
-        r["joints_cam"].append(arr(pose.joints_cam, (J, 3)))
-        r["joints_cam_raw"].append(arr(pose.joints_cam if raw_joints_cam is None else raw_joints_cam, (J, 3)))
-        r["joints_rel"].append(arr(pose.joints_rel, (J, 3)))
-        r["confidence"].append(arr(pose.confidence, (J,)))
-        has_rot = valid and pose.rotations is not None
-        self._has_rotations |= has_rot
-        r["rotations"].append(arr(pose.rotations, (J, 3, 3)) if has_rot else np.zeros((J, 3, 3)))
-        r["rotations_valid"].append(np.bool_(has_rot))
+        r["frame_index"].append(np.int64(frame_index))
+        r["timestamp"].append(np.float64(timestamp))
+        # the intrinsics are known even when nobody is in the frame
+        r["K"].append(np.asarray(K, dtype=np.float64).reshape(3, 3) if K is not None else np.zeros((3, 3)))
+        for name, value in slots.items():
+            if name in r:
+                r[name].append(value[0] if self.version == 1 else value)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The per-frame arrays so far (``rotations`` only when some frame has them)."""
-        J = self.num_joints
-        specs = dict(FRAME_ARRAYS)
-        if self._has_rotations:
-            specs.update(ROTATION_ARRAYS)
         out = {}
-        for name, (dtype, shape) in specs.items():
-            shape = tuple(J if s == "J" else s for s in shape)
+        for name, (dtype, _) in self._specs.items():
+            if name in ROTATION_ARRAYS and not self._has_rotations:
+                continue
+            lead = () if name in PER_FRAME or self.version == 1 else (self.max_people,)
             rows = self._rows[name]
-            out[name] = (np.stack(rows).astype(dtype) if rows else np.zeros((0, *shape), dtype=dtype))
+            out[name] = (np.stack(rows).astype(dtype) if rows
+                         else np.zeros((0, *lead, *self._shape(name)), dtype=dtype))
         return out
 
     def save(self, path: str | os.PathLike[str], **extra_meta: Any) -> Path:
         """Write everything so far to ``path`` atomically; ``extra_meta`` is merged into the metadata."""
         arrays = self.arrays()
         valid = arrays["valid"]
+        frame_valid = valid if valid.ndim == 1 else valid.any(1)
         meta = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": self.version,
             "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "n_frames": int(valid.size),
-            "n_valid": int(valid.sum()),
+            "n_frames": int(frame_valid.size),
+            "n_valid": int(frame_valid.sum()),
             "versions": library_versions(),
             **self.meta,
             **extra_meta,
         }
+        if self.version == 2:
+            meta["max_people"] = self.max_people
+            meta["n_tracks"] = int(np.unique(arrays["track_id"][arrays["track_id"] >= 0]).size)
         meta_json = json.dumps(meta, default=_json_default, sort_keys=True)
         path = Path(path)
         with atomic_path(path, suffix=".npz") as tmp:
@@ -171,29 +252,45 @@ class ResultWriter:
 
 
 def load_result(path: str | os.PathLike[str]) -> Result:
-    """Load a result ``.npz`` written by :class:`ResultWriter` (no pickle).
+    """Load a result ``.npz`` written by :class:`ResultWriter`, version 1 or 2 (no pickle).
 
     Raises:
         InputError: missing file, not an npz, or not a perspose-rt result of a known version.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"result file not found: {path}")
+    path = require_file(path, "result file")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path} is not a readable .npz file: {exc}") from exc
-    if "meta" not in data:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+        why = "empty file" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise InputError(f"{path} is not a readable .npz file ({why}); was it cut short?") from None
+    if not isinstance(data, dict) or "meta" not in data:
         raise InputError(f"{path} is not a perspose-rt result file (no metadata)")
-    meta = json.loads(str(data.pop("meta")))
+    try:
+        meta = json.loads(str(data.pop("meta")))
+    except ValueError as exc:
+        raise InputError(f"{path}: its metadata is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: its metadata is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise InputError(f"{path} is not a perspose-rt result file (format {meta.get('format')!r})")
-    if int(meta.get("version", 0)) > VERSION:
-        raise InputError(f"{path} was written by a newer perspose-rt (result version {meta['version']}); upgrade")
-    missing = [k for k in FRAME_ARRAYS if k not in data]
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputError(f"{path}: result version {version!r} is not an integer")
+    if version > VERSION:
+        raise InputError(f"{path} was written by a newer perspose-rt (result version {version}); upgrade")
+    required = [*FRAME_ARRAYS, *(TRACK_ARRAYS if version >= 2 else ())]
+    missing = [k for k in required if k not in data]
     if missing:
         raise InputError(f"{path} lacks the arrays {', '.join(missing)}")
+    n = data["frame_index"].shape[0] if data["frame_index"].ndim == 1 else -1
+    ragged = [k for k in required if data[k].ndim == 0 or data[k].shape[0] != n]
+    if ragged:
+        raise InputError(f"{path}: the arrays {', '.join(ragged)} do not have one row per frame")
+    want = 2 if version >= 2 else 1
+    bad = [k for k in ("valid", *(TRACK_ARRAYS if version >= 2 else ())) if data[k].ndim != want]
+    if bad:
+        raise InputError(f"{path}: {', '.join(bad)} do not have the shape of a version {version} file")
     return Result(arrays=data, meta=meta)
 
 

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from perspose_rt.checks import require_file
 from perspose_rt.errors import WeightsError
 from perspose_rt.io.atomic import atomic_path, atomic_write_text
 
@@ -47,16 +48,15 @@ def write_pair(st_path: str | os.PathLike[str], json_path: str | os.PathLike[str
 
 
 def read_json(json_path: str | os.PathLike[str], what: str = "weights config") -> dict[str, Any]:
-    """Parse a weights JSON; a missing or unreadable file is a :class:`WeightsError`."""
-    json_path = Path(json_path)
-    if not json_path.is_file():
-        raise WeightsError(f"{what} {json_path} not found")
+    """Parse a weights JSON: a missing path, a directory or a pipe is an
+    :class:`~perspose_rt.errors.InputError`; an unreadable or non-object JSON a :class:`WeightsError`."""
+    json_path = require_file(json_path, what)  # refuses a FIFO without opening it (it would block)
     try:
         doc = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"cannot read {what} {json_path}: {exc}") from None
     if not isinstance(doc, dict):
-        raise WeightsError(f"{json_path} is not a JSON object")
+        raise WeightsError(f"{what} {json_path} is a JSON {type(doc).__name__}, not an object")
     return doc
 
 
@@ -65,9 +65,7 @@ def read_tensors(st_path: str | os.PathLike[str]) -> tuple[dict, dict[str, str]]
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
-    st_path = Path(st_path)
-    if not st_path.is_file():
-        raise WeightsError(f"weights file {st_path} not found")
+    st_path = require_file(st_path, "weights file")
     try:
         with safe_open(str(st_path), framework="pt", device="cpu") as fh:
             meta = fh.metadata() or {}

@@ -62,6 +62,8 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
     if not json_path.exists():
         raise WeightsError(f"lifter weights {json_path} not found: train them with "
                            "`perspose-rt train-lifter` or reinstall perspose-rt")
+    from perspose_rt.errors import InputError
+
     try:
         doc = read_json(json_path, "lifter weights")
         if doc.get("format") != FORMAT:
@@ -77,8 +79,9 @@ def load_weights(json_path: str | Path) -> tuple[torch.nn.Module, LifterConfig, 
             base_model, _, _ = load_weights(base_json)
             state.update({f"base.{k}": v for k, v in base_model.state_dict().items()})
         model.load_state_dict(state)
-    except (OSError, ValueError, KeyError, RuntimeError, WeightsError) as exc:
-        raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({exc})") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, WeightsError,
+            InputError) as exc:
+        raise WeightsError(f"{json_path} is not a usable perspose-rt lifter ({type(exc).__name__}: {exc})") from None
     model.eval()
     return model, cfg, doc
 

@@ -48,16 +48,23 @@ class CheckpointMismatch(WeightsError):
 
 def read_official_checkpoint(path: str | os.PathLike[str]) -> Any:
     """``torch.load`` an official ``.pth`` safely (``weights_only=True``, on the CPU)."""
-    if not os.path.isfile(path):
-        raise WeightsError(f"checkpoint {path} not found")
+    from perspose_rt.checks import require_file
+    from perspose_rt.errors import InputError
+
+    try:
+        require_file(path, "checkpoint")
+    except InputError as exc:
+        raise WeightsError(str(exc)) from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} holds objects other than tensors and plain containers, refusing to "
                            f"unpickle it ({first})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise WeightsError(f"cannot read {path} as a PyTorch checkpoint: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a file we did not write: any failure means "not a checkpoint"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise WeightsError(f"cannot read {path} as a PyTorch checkpoint ({type(exc).__name__}"
+                           f"{': ' + first if first else ''})") from None
 
 
 def convert_official_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], ConversionInfo]:
@@ -71,6 +78,10 @@ def convert_official_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], Conv
     sd = obj["model"] if wrapped else obj
     if not isinstance(sd, Mapping) or not sd:
         raise WeightsError("the checkpoint is neither a state_dict nor a dict with a 'model' state_dict")
+    not_names = [repr(k) for k in sd if not isinstance(k, str)]
+    if not_names:
+        raise WeightsError(f"the checkpoint's state_dict has keys that are not parameter names: "
+                           f"{', '.join(not_names[:MAX_NAMES])}")
     not_tensors = [str(k) for k, v in sd.items() if not isinstance(v, torch.Tensor)]
     if not_tensors:
         raise WeightsError(f"the checkpoint's state_dict has non-tensor entries: "

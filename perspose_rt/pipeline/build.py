@@ -1,7 +1,10 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
-``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``lift`` → ``smooth`` → ``ik``.
-``perspose``: ``perspose`` (track/detect → PR warp + PE → network → 3D) → ``smooth`` → ``ik``.
+``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
+→ ``project``.
+``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``.
+Every stage after the tracker works per person, with that person's own state
+(``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
 (with the posed mesh when an SMPL model is given).
 """
@@ -40,6 +43,7 @@ class EstimatorOptions:
             track (IK + forward kinematics; see :class:`~perspose_rt.pipeline.post.IKStage`).
         min_detection_confidence: MediaPipe person-detection threshold.
         smpl_dir: perspose: folder of the converted SMPL model (mesh and β0 search in the IK).
+        max_people: most people tracked at once (1 … 10).
     """
 
     name: str = "lifter"
@@ -54,6 +58,7 @@ class EstimatorOptions:
     rigid: bool = False
     min_detection_confidence: float = 0.5
     smpl_dir: Path | None = None
+    max_people: int = 1
 
 
 def _sha256(path: Path) -> str:
@@ -69,25 +74,52 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
+    from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
     lifter = Lifter.load(path)
     weights_file = path.with_name(str(lifter.metadata.get("weights", path.with_suffix(".safetensors").name)))
     meta = {
         "estimator": "lifter",
-        "estimator_detail": f"MediaPipe BlazePose (model_complexity=1) + lifter {path.stem}",
+        "estimator_detail": f"{_detector_detail(opts)} + lifter {path.stem}",
         "joint_format": "h36m17", "joint_names": list(H36M17_NAMES),
         "weights": path.name,
         "weights_sha256": _sha256(weights_file) if weights_file.is_file() else None,
     }
-    stages = [DetectStage(static_image_mode=opts.static_images,
-                          min_detection_confidence=opts.min_detection_confidence), LiftStage(lifter)]
+    detector = make_detector(opts, static=opts.static_images)
+    # one person: reported at once, as MediaPipe's own tracker does; several: a newcomer must be
+    # seen twice (the first frame of a stream and photos excepted; see pipeline/tracking.py)
+    settings = TrackerSettings(max_people=opts.max_people,
+                               birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
+    try:
+        stages = [DetectStage(detector), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+    except BaseException:
+        detector.close()
+        raise
     return stages, meta
+
+
+def make_detector(opts: EstimatorOptions, static: bool):
+    """The person detector of a run: MediaPipe's legacy one-person solution for one person, the
+    Tasks PoseLandmarker (bundle built from the same wheel's models) for several."""
+    if opts.max_people == 1:
+        from perspose_rt.detect import BlazePoseDetector
+
+        return BlazePoseDetector(static_image_mode=static, min_detection_confidence=opts.min_detection_confidence)
+    from perspose_rt.detect.tasks_pose import TasksPoseDetector
+
+    return TasksPoseDetector("image" if static else "video", opts.max_people,
+                             min_detection_confidence=opts.min_detection_confidence)
+
+
+def _detector_detail(opts: EstimatorOptions) -> str:
+    if opts.max_people == 1:
+        return "MediaPipe BlazePose (model_complexity=1)"
+    return f"MediaPipe Tasks PoseLandmarker (full, num_poses={opts.max_people})"
 
 
 def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.backends import open_backend
-    from perspose_rt.detect import BlazePoseDetector
     from perspose_rt.metrics.joints import PERSPOSE25_NAMES
     from perspose_rt.pipeline.perspose_stage import PersPoseStage
 
@@ -98,15 +130,14 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     if not weights.exists():
         raise UserError(f"weights not found: {weights}")
     backend = open_backend(opts.backend, weights, device=opts.device)
-    detector = BlazePoseDetector(static_image_mode=True,
-                                 min_detection_confidence=opts.min_detection_confidence)
+    detector = make_detector(opts, static=True)  # re-acquisition only: every call stands alone
     stage = PersPoseStage(backend, detector, track=not opts.static_images)
     hash_file = weights if weights.is_file() else None
     if weights.suffix == ".json" and weights.with_suffix(".safetensors").is_file():
         hash_file = weights.with_suffix(".safetensors")
     meta = {
         "estimator": "perspose",
-        "estimator_detail": f"PersPose {backend.describe()}",
+        "estimator_detail": f"PersPose {backend.describe()}; boxes: {_detector_detail(opts)}",
         "joint_format": "perspose25", "joint_names": list(PERSPOSE25_NAMES),
         "weights": weights.name,
         "weights_sha256": _sha256(hash_file) if hash_file is not None else None,
@@ -116,8 +147,10 @@ def _perspose_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
 
 def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list[Any], dict]:
     """The stages of a run and their metadata (estimator, joints, weights hash, smoothing, IK)."""
-    from perspose_rt.pipeline.post import IKStage, SmoothStage, SMPLIKStage
+    from perspose_rt.pipeline.post import IKStage, ProjectStage, SmoothStage, SMPLIKStage
+    from perspose_rt.pipeline.tracking import check_max_people
 
+    check_max_people(opts.max_people)
     if opts.name == "lifter":
         stages, meta = _lifter_stages(opts)
     elif opts.name == "perspose":
@@ -145,6 +178,8 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
+    stages.append(ProjectStage())
+    meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from perspose_rt.cli.validate import device, probability
 from perspose_rt.smoothing import SMOOTHERS
 
 
@@ -21,7 +22,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                    help="perspose: inference backend")
     g.add_argument("--weights", type=Path, metavar="PATH",
                    help="perspose: weights (.json/.safetensors), .onnx file or engine folder")
-    g.add_argument("--device", default="cpu", help="perspose: cpu or cuda[:N]")
+    g.add_argument("--device", type=device, default="cpu", help="perspose: cpu or cuda[:N]")
     g.add_argument("--smpl-dir", type=Path, metavar="DIR",
                    help="perspose: folder with the converted SMPL model (SMPL_NEUTRAL.npz): mesh in the viewer")
     if smoothing:
@@ -32,8 +33,25 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                    help="lifter: fit a skeleton with constant bone lengths to the person and output its "
                         "joints (consistent with the rotations; docs/PIPELINE.md). Default: on for videos "
                         "and live input with the lifter, off for photos and the image network")
-    g.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P",
+    g.add_argument("--min-detection-confidence", type=probability, default=0.5, metavar="P",
                    help="MediaPipe person-detection threshold")
+    g.add_argument("--max-people", type=_max_people, default=1, metavar="N",
+                   help="most people tracked at once, 1 to 10 (default 1). N > 1 uses MediaPipe's "
+                        "multi-person PoseLandmarker, gives each person a stable track ID and writes "
+                        "result version 2 (docs/RESULT_FORMAT.md)")
+
+
+def _max_people(text: str) -> int:
+    """``--max-people``: an integer 1 … 10, refused by argparse (exit 2, one line) otherwise."""
+    from perspose_rt.pipeline.tracking import MAX_PEOPLE_LIMIT
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_PEOPLE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_PEOPLE_LIMIT}, got {text}")
+    return n
 
 
 def estimator_options(args: argparse.Namespace, static_images: bool = False):
@@ -43,7 +61,9 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
     for which a second thread only adds overhead and takes a core from MediaPipe.
     """
     from perspose_rt.pipeline.build import EstimatorOptions
+    from perspose_rt.pipeline.tracking import check_max_people
 
+    max_people = check_max_people(getattr(args, "max_people", 1))
     if args.estimator == "lifter":
         import torch
 
@@ -54,7 +74,7 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
         ik=not args.no_ik, rigid=_rigid(args, static_images), smpl_dir=args.smpl_dir,
-        min_detection_confidence=args.min_detection_confidence)
+        min_detection_confidence=args.min_detection_confidence, max_people=max_people)
 
 
 def _rigid(args: argparse.Namespace, static_images: bool) -> bool:

@@ -28,7 +28,7 @@ from typing import Any, Protocol, Self
 from perspose_rt.errors import UserError
 from perspose_rt.pipeline.channels import END, BoundedChannel, LatestSlot
 from perspose_rt.pipeline.timing import PipelineStats
-from perspose_rt.types import Detection, Frame, PoseResult
+from perspose_rt.types import Frame, Person
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,19 @@ class Packet:
     Attributes:
         frame: the captured frame.
         t_capture: ``time.perf_counter()`` when the frame was captured (live) or decoded (file).
-        detection: the person found by the detect/track stage, or ``None``.
-        pose: the 3D result (always set once the estimator stage ran; ``valid`` may be False).
-        pose_raw_cam: ``(J, 3)`` camera-space joints before smoothing (valid frames only).
+        people: the people in this frame, ordered by ``track_id`` once the tracking stage ran
+            (detect → :class:`~perspose_rt.types.Person` with keypoints; the estimator adds
+            ``pose``). Empty when nobody was found.
+        states: the per-track state of each person, by ``track_id`` (set by the tracking stage,
+            used by the per-person stages; see :mod:`perspose_rt.pipeline.people`).
         timings: sub-step durations (ms) a stage wants reported, e.g. ``{"warp": 1.2}``.
-        data: stage-to-stage scratch values.
+        data: free scratch values (tests, experiments); no stage contract goes through it.
     """
 
     frame: Frame
     t_capture: float
-    detection: Detection | None = None
-    pose: PoseResult | None = None
-    pose_raw_cam: Any = None
+    people: list[Person] = field(default_factory=list)
+    states: dict[int, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -58,17 +58,37 @@ def run_metadata(source: Any, estimator_meta: dict, stats: PipelineStats, **extr
     return meta
 
 
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Fail early, with one line, when an output file could not be written (before hours of work)."""
-    import tempfile
+def check_writable(path: str | os.PathLike[str], what: str = "output",
+                   inputs: tuple[str | os.PathLike[str] | None, ...] = ()) -> None:
+    """Fail early, with one line, when an output file could not be written (before hours of work):
+    see :func:`perspose_rt.cli.validate.check_output_file`."""
+    from perspose_rt.cli.validate import check_output_file
 
-    parent = Path(path).parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".perspose-write-test-"):
-            pass
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    check_output_file(path, what, inputs)
+
+
+def stop_metadata(stop: BaseException | None, reason: str | None = None) -> dict:
+    """How a run ended, for its result's metadata, so that a partial file never looks complete.
+
+    Args:
+        stop: the exception that ended the run (Ctrl-C, a signal, a broken pipe, an error), or
+            ``None`` when it ran to its end.
+        reason: the stop reason when ``stop`` is None (default ``"end"``; e.g. ``"max-frames"``).
+
+    Returns:
+        ``{"complete", "interrupted", "stop_reason", "error"}``: ``complete`` is True only for a
+        run that ended by itself; ``interrupted`` for Ctrl-C, SIGTERM and SIGHUP; ``error`` is
+        ``"Type: message"`` of a failure (a broken pipe included), else None.
+    """
+    from perspose_rt.errors import stop_reason
+
+    interrupted = isinstance(stop, KeyboardInterrupt)
+    return {
+        "complete": stop is None,
+        "interrupted": interrupted,
+        "stop_reason": stop_reason(stop) if stop is not None else (reason or "end"),
+        "error": None if stop is None or interrupted else f"{type(stop).__name__}: {stop}",
+    }
 
 
 class OverlayVideo:

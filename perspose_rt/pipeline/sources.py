@@ -13,6 +13,7 @@ another resolution is scaled when the aspect ratio matches and refused otherwise
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from perspose_rt.camera import CameraModel, resolve_camera
 from perspose_rt.camera.exif import IMAGE_SUFFIXES
-from perspose_rt.errors import InputError
+from perspose_rt.errors import InputError, UserError
 from perspose_rt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,11 @@ class VideoFileSource:
 class ImageFolderSource:
     """The photos of a folder, sorted by name, each with its own intrinsics (EXIF, file-name tag, flags).
 
-    Unreadable files are skipped, logged and counted in ``failed``; ``paths`` lists the files in
-    frame order (``Frame.index`` indexes it).
+    A photo that cannot be used (unreadable, too large, EXIF or intrinsics that make no sense) is
+    skipped, logged and counted in ``failed``, with its reason in ``failed_reasons``: one bad
+    photo never stops the others. ``paths`` lists the files in frame order (``Frame.index``
+    indexes it). ``exclude(path)`` leaves files out (a run writing into its own input folder
+    must not read its own outputs).
 
     Raises:
         InputError: the folder is missing or holds no image.
@@ -142,14 +146,17 @@ class ImageFolderSource:
     live = False
     fps = 0.0
 
-    def __init__(self, folder: str | Path, intrinsics: Intrinsics | None = None) -> None:
+    def __init__(self, folder: str | Path, intrinsics: Intrinsics | None = None,
+                 exclude: Callable[[Path], bool] | None = None) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise InputError(f"image folder not found: {self.folder}")
         self.paths = sorted(p for p in self.folder.iterdir()
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                            and not (exclude is not None and exclude(p)))
         if not self.paths:
             raise InputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {self.folder}")
+        self.failed_reasons: dict[str, str] = {}
         self.intrinsics = intrinsics or Intrinsics()
         self.name = self.folder.name
         self.failed = 0
@@ -171,10 +178,11 @@ class ImageFolderSource:
                 i_ = self.intrinsics
                 img, cam = load_image(path, calib=i_.calib, fov=i_.fov, fov_diagonal=i_.fov_diagonal,
                                       f35=i_.f35, force_aspect=i_.force_aspect)
-            except (OSError, ValueError, InputError) as exc:
+            except (OSError, ValueError, UserError) as exc:
                 log.warning("skipping %s: %s", path.name, exc)
                 self.failed += 1
                 self.failed_paths.append(path.name)
+                self.failed_reasons[path.name] = str(exc)
                 continue
             self.camera, self.resolution = cam, cam.resolution
             return Frame(index=i, timestamp=float(i), image=img, camera=cam, source=path.name)

@@ -119,10 +119,20 @@ def save_checkpoint(path: Path, model: torch.nn.Module, opt, step: int, scaler=N
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
     """The checkpoint in ``path`` or ``None``. Our own file, but still read with weights_only=True
-    (RNG states are stored as tensors and plain numbers)."""
+    (RNG states are stored as tensors and plain numbers). A corrupt or foreign file is a
+    ``ValueError`` of one line that says what to do."""
     if not Path(path).exists():
         return None
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ck, dict) or not {"model", "opt", "step"} <= ck.keys():
+            raise ValueError("not a training checkpoint of perspose-rt")
+        int(ck["step"])
+    except Exception as exc:  # noqa: BLE001 - any failure to read it means the same to the user
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else "corrupt"
+        raise ValueError(f"{path} cannot be resumed ({type(exc).__name__}: {why}); delete it to start "
+                         "again, or choose another --out") from None
+    return ck
 
 
 def run_loop(model: torch.nn.Module, opt: torch.optim.Optimizer, batch_loss: BatchLoss,

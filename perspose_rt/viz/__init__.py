@@ -4,6 +4,16 @@
 is created.
 """
 
-from perspose_rt.viz.overlay import draw_box, draw_hud, draw_pose, draw_skeleton, hud_lines, skeleton_edges
+from perspose_rt.viz.overlay import (
+    draw_box,
+    draw_hud,
+    draw_people,
+    draw_pose,
+    draw_skeleton,
+    hud_lines,
+    skeleton_edges,
+    track_color,
+)
 
-__all__ = ["draw_box", "draw_hud", "draw_pose", "draw_skeleton", "hud_lines", "skeleton_edges"]
+__all__ = ["draw_box", "draw_hud", "draw_people", "draw_pose", "draw_skeleton", "hud_lines", "skeleton_edges",
+           "track_color"]

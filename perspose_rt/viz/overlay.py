@@ -1,7 +1,9 @@
 """2D overlay with OpenCV: skeleton, box and a HUD (FPS, latency, drops, estimator, recording).
 
 Everything draws in place on a BGR ``uint8`` image and returns it. Bones are coloured by side
-(left blue, right red, centre green, as BGR); joints below ``min_conf`` are not drawn.
+(left blue, right red, centre green, as BGR); joints below ``min_conf`` are not drawn. With
+several people (:func:`draw_people`) each track has its own colour (:func:`track_color`) for its
+box, joint dots and ID label.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import cv2
 import numpy as np
 
 from perspose_rt.metrics.joints import H36M17_NAMES, H36M17_PARENTS, PERSPOSE25_NAMES, SMPL24_PARENTS
-from perspose_rt.types import PoseResult
+from perspose_rt.types import Person, PoseResult
 
 LEFT, RIGHT, CENTRE = (255, 140, 0), (40, 40, 230), (60, 200, 60)
 
@@ -83,21 +85,56 @@ def draw_hud(image: np.ndarray, lines: Sequence[str], origin: tuple[int, int] = 
     return image
 
 
-def draw_pose(image: np.ndarray, pose: PoseResult | None, *, show_box: bool = True) -> np.ndarray:
-    """Skeleton and box of a result (nothing for an invalid one)."""
+#: Track colours (BGR), chosen to stay distinct from each other and from the side colours.
+TRACK_COLORS = ((0, 220, 220), (220, 80, 220), (80, 220, 120), (0, 150, 255), (255, 200, 80),
+                (160, 120, 255), (200, 255, 0), (120, 180, 255), (255, 120, 160), (180, 180, 180))
+
+
+def track_color(track_id: int) -> tuple[int, int, int]:
+    """The colour of a track (cycles through :data:`TRACK_COLORS`)."""
+    return TRACK_COLORS[int(track_id) % len(TRACK_COLORS)]
+
+
+def pose_points_2d(pose: PoseResult) -> np.ndarray:
+    """The 2D joints that match the 3D joints shown: the projection of the final (smoothed,
+    rigid) 3D pose when the pipeline computed it, else the estimator's own 2D joints."""
+    proj = getattr(pose, "joints_2d_proj", None)
+    return pose.joints_2d if proj is None else proj
+
+
+def draw_pose(image: np.ndarray, pose: PoseResult | None, *, show_box: bool = True,
+              color: tuple[int, int, int] | None = None, label: str | None = None) -> np.ndarray:
+    """Skeleton and box of a result (nothing for an invalid one); ``label`` above the box."""
     if pose is None or not pose.valid:
         return image
+    c = color or (0, 220, 220)
     if show_box:
-        draw_box(image, pose.bbox_xyxy)
-    return draw_skeleton(image, pose.joints_2d, pose.joint_format, pose.confidence)
+        draw_box(image, pose.bbox_xyxy, c)
+    if label:
+        scale = max(0.45, image.shape[0] / 1400)
+        x0, y0 = (int(v) for v in np.round(np.asarray(pose.bbox_xyxy[:2], dtype=np.float64)))
+        cv2.putText(image, label, (x0 + 2, max(y0 - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, scale, c,
+                    max(1, round(scale * 2)), cv2.LINE_AA)
+    return draw_skeleton(image, pose_points_2d(pose), pose.joint_format, pose.confidence)
+
+
+def draw_people(image: np.ndarray, people: Sequence[Person], *, show_box: bool = True,
+                show_ids: bool = True) -> np.ndarray:
+    """Every person of a frame, each track in its own colour with its ID."""
+    for person in people:
+        draw_pose(image, person.pose, show_box=show_box, color=track_color(person.track_id),
+                  label=f"ID {person.track_id}" if show_ids else None)
+    return image
 
 
 def hud_lines(*, fps: float, latency_ms: float, dropped: int, estimator: str, valid: bool,
-              recording: bool = False, depth_m: float | None = None) -> list[str]:
-    """The standard HUD text."""
+              recording: bool = False, depth_m: float | None = None, people: int | None = None) -> list[str]:
+    """The standard HUD text (``people``: how many are tracked, shown when more than one)."""
     lines = [f"{fps:5.1f} fps   latency {latency_ms:5.1f} ms   dropped {dropped}", f"estimator: {estimator}"]
     if not valid:
         lines.append("no person")
+    elif people is not None and people > 1:
+        lines.append(f"{people} people")
     elif depth_m is not None:
         lines.append(f"root depth {depth_m:.2f} m")
     if recording:

@@ -16,8 +16,8 @@ import logging
 
 import numpy as np
 
-from perspose_rt.types import PoseResult
-from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side
+from perspose_rt.types import Person, PoseResult
+from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS, _side, track_color
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,25 @@ def grid_lines(center_xz: tuple[float, float], y: float, half: float = 3.0, step
 
 
 class Viewer3D:
-    """An Open3D window (or offscreen buffer) showing one person's 3D pose.
+    """An Open3D window (or offscreen buffer) showing the 3D poses of a frame's people.
+
+    :meth:`update_people` draws every person (up to 10 at once); with ``track_colors`` each track's
+    bones take its colour (:func:`~perspose_rt.viz.overlay.track_color`, as in the 2D overlay)
+    and an "ID n" label floats above the person, otherwise bones are coloured by side.
+    :meth:`update` shows one pose.
 
     Args:
         joint_format: ``"h36m17"`` or ``"perspose25"``.
         width, height: window size.
         visible: False renders offscreen (no display needed).
         mesh_faces: ``(F, 3)`` SMPL faces; when given, ``pose.extras["vertices"]`` ``(V, 3)``
-            (camera frame, metres) is drawn as a mesh.
+            (camera frame, metres) is drawn as a mesh (of the first person).
+        track_colors: colour each person's bones by track (several people) instead of by side.
     """
 
     def __init__(self, joint_format: str, width: int = 960, height: int = 720, visible: bool = True,
-                 mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D") -> None:
+                 mesh_faces: np.ndarray | None = None, title: str = "perspose-rt 3D",
+                 track_colors: bool = False) -> None:
         import open3d as o3d
 
         self._o3d = o3d
@@ -98,6 +105,86 @@ class Viewer3D:
         self._floor_y: float | None = None
         self._view_set = False
         self._K: np.ndarray | None = None
+        self.track_colors = track_colors
+        self._extra: list[tuple] = []  # (skeleton, joints) of the 2nd, 3rd, … person
+        self._labels: list = []  # one "ID n" text mesh per shown person (track_colors only)
+        self._glyphs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def update_people(self, people: list[Person], resolution: tuple[int, int] | None = None) -> None:
+        """Show every person of a frame (nobody: hide the skeletons and keep the scene)."""
+        o3d = self._o3d
+        poses = [q.pose for q in people if q.pose is not None and q.pose.valid]
+        first = poses[0] if poses else None
+        aim = not self._view_set and len(poses) > 1
+        self.update(first, resolution)
+        if aim:  # the first view of several people: aim between them
+            roots = np.array([np.asarray(q.joints_cam, dtype=np.float64)[0] for q in poses])
+            self._look_at(roots.mean(0), float(np.ptp(roots[:, 0])))
+        if first is not None and self.track_colors:
+            self._paint(self.skeleton, people[0].track_id)
+            self.vis.update_geometry(self.skeleton)
+        while len(self._extra) < len(poses) - 1:
+            n = len(self._edge_colors) + 1
+            sk = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.zeros((n, 3))),
+                                      o3d.utility.Vector2iVector(self._edges))
+            jt = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.zeros((n, 3))))
+            for g in (sk, jt):
+                self.vis.add_geometry(g, reset_bounding_box=False)
+            self._extra.append((sk, jt))
+        for k, (sk, jt) in enumerate(self._extra):
+            if k + 1 < len(poses):
+                X = np.asarray(poses[k + 1].joints_cam, dtype=np.float64)
+                sk.points = o3d.utility.Vector3dVector(X)
+                jt.points = o3d.utility.Vector3dVector(X)
+                if self.track_colors:
+                    self._paint(sk, people[k + 1].track_id)
+                else:
+                    sk.colors = o3d.utility.Vector3dVector(self._edge_colors)
+                jt.paint_uniform_color([1.0, 1.0, 1.0])
+            else:
+                sk.colors = o3d.utility.Vector3dVector(np.zeros_like(self._edge_colors) + BACKGROUND)
+                jt.paint_uniform_color(BACKGROUND)
+            self.vis.update_geometry(sk)
+            self.vis.update_geometry(jt)
+
+        if self.track_colors:
+            self._update_labels([q for q in people if q.pose is not None and q.pose.valid])
+
+    def _glyph(self, track_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices (camera frame, metres, centred at the origin, 0.12 m tall) and triangles of
+        the text "ID n"."""
+        if track_id not in self._glyphs:
+            m = self._o3d.t.geometry.TriangleMesh.create_text(f"ID {track_id}", depth=0.0).to_legacy()
+            v = np.asarray(m.vertices, dtype=np.float64)
+            v = (v - (v.min(0) + v.max(0)) / 2) * (0.12 / max(np.ptp(v[:, 1]), 1e-6))
+            self._glyphs[track_id] = (v * [1, -1, -1], np.asarray(m.triangles))  # text y up → camera y down
+        return self._glyphs[track_id]
+
+    def _update_labels(self, people: list[Person]) -> None:
+        """A label in the track's colour 0.2 m above each person's highest joint."""
+        o3d = self._o3d
+        for k, person in enumerate(people):
+            X = np.asarray(person.pose.joints_cam, dtype=np.float64)
+            top = X[np.argmin(X[:, 1])]
+            v, t = self._glyph(person.track_id)
+            rgb = np.asarray(track_color(person.track_id)[::-1], dtype=np.float64) / 255
+            if k == len(self._labels):
+                self._labels.append(o3d.geometry.TriangleMesh())
+                self._labels[k].vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
+                self._labels[k].triangles = o3d.utility.Vector3iVector(t)
+                self.vis.add_geometry(self._labels[k], reset_bounding_box=False)
+            mesh = self._labels[k]
+            mesh.vertices = o3d.utility.Vector3dVector(v + top - [0, 0.2, 0])
+            mesh.triangles = o3d.utility.Vector3iVector(t)
+            mesh.paint_uniform_color(rgb)
+            self.vis.update_geometry(mesh)
+        for mesh in self._labels[len(people):]:  # nobody in these slots now: an empty label
+            mesh.triangles = o3d.utility.Vector3iVector(np.zeros((0, 3), np.int32))
+            self.vis.update_geometry(mesh)
+
+    def _paint(self, lineset, track_id: int) -> None:
+        rgb = np.asarray(track_color(track_id)[::-1], dtype=np.float64) / 255
+        lineset.colors = self._o3d.utility.Vector3dVector(np.tile(rgb, (len(self._edge_colors), 1)))
 
     def _key_cb(self, key: str):
         def cb(_vis) -> bool:
@@ -155,13 +242,13 @@ class Viewer3D:
         self._view_set = False
         self._floor_y = None
 
-    def _look_at(self, target: np.ndarray) -> None:
+    def _look_at(self, target: np.ndarray, spread_m: float = 0.0) -> None:
         ctl = self.vis.get_view_control()
         self.vis.reset_view_point(True)
         ctl.set_lookat(target * 0.8)  # between the camera and the person, nearer the person
         ctl.set_front([0.35, -0.35, -1.0])  # from behind, above and right of the real camera
         ctl.set_up([0.0, -1.0, 0.0])  # image "up" is −y in OpenCV camera coordinates
-        ctl.set_zoom(0.45)
+        ctl.set_zoom(min(1.5, 0.45 + 0.6 * spread_m))  # step back to see several people
         self._view_set = True
 
     def poll(self) -> tuple[bool, list[str]]:
