@@ -52,6 +52,9 @@ def test_truncated_samples_hide_joints_but_keep_enough_in_view(s1):
     # close-ups: some cameras come nearer than the full-body fit allows
     assert (X[:, -1, 0, 2] < 1.5).float().mean() > 0.05
     assert torch.isfinite(uv).all() and (conf[:, -1][seen] == 1).all()
+    # no joint of any sample sits at or behind the camera (the virtual cameras clamp such depths
+    # to 0.1 m: bodies no camera sees, whose projections once reached 10⁵ px and broke training)
+    assert (X[..., 2] > 0.2).all()
 
 
 def _seq(n=5) -> ev.TestSequence:

@@ -24,13 +24,15 @@ the population's proportions (the targets are always the whole 3D pose). Two mec
 
 * a virtual truncated sample is a close-up: the camera 0.6–4 m away without the full-body fit,
   the root anywhere from 5 % to 120 % of each side of the frame (below the bottom edge at a
-  desk), and the joints outside the image are out of view;
+  desk), and the joints outside the image are out of view; a close-up that shows fewer than
+  :data:`MIN_VISIBLE` joints, or puts a joint within 0.2 m of the camera's plane or behind it,
+  is drawn again as an ordinary view;
 * in half of the truncated samples (real and virtual cameras), a frame edge crosses the body: a
   line tilted by up to ±15° from the bottom (55 %), left, right or top edge, 30 %–95 % of the way
   across the keypoints' extent, removes everything beyond it, for every frame of the window.
 
-A sample keeps at least :data:`MIN_VISIBLE` joints in view in its newest frame; one with fewer
-is left whole. :meth:`PoseSampler.sample` returns the visibility as part of the confidence (0).
+A frame edge that would leave fewer than :data:`MIN_VISIBLE` joints in view in the newest frame
+is not applied. :meth:`PoseSampler.sample` returns the visibility as part of the confidence (0).
 
 2D noise shaped like detector errors (per sample): 30 % of samples are clean; the others get
 Gaussian noise of σ = U(0,1)²·0.15·(RMS spread of the keypoints), 2 % of joints become outliers
@@ -70,6 +72,8 @@ from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS
 NOISE_PROFILES = ("light", "detector")
 #: a cut-off sample keeps at least this many joints in view (newest frame).
 MIN_VISIBLE = 6
+#: the depth at which the virtual cameras clamp joints that would fall behind them, metres.
+_MIN_Z = 0.1
 _EDGES = torch.tensor([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
 _EDGE_P = torch.tensor([0.55, 0.15, 0.15, 0.15])
 
@@ -190,6 +194,14 @@ class PoseSampler:
             w, h = wh[:, 0, None, None], wh[:, 1, None, None]
             u_, v_ = uv[vn][..., 0], uv[vn][..., 1]
             in_view[vn] = (u_ >= 0) & (u_ <= w - 1) & (v_ >= 0) & (v_ <= h - 1)
+            # a close-up that shows too little of the person, or puts a joint at or behind the
+            # camera (where the sampler clamps its depth: a body no camera could see), is drawn
+            # again as an ordinary view
+            behind = (X[vn][..., 2] <= 2 * _MIN_Z).flatten(1).any(-1)
+            redo = vn[(in_view[vn][:, -1].sum(-1) < MIN_VISIBLE) | behind]
+            if len(redo):
+                X[redo], uv[redo], K[redo] = self._virtual(Xw[redo], gen)
+                in_view[redo] = True
         if self.p_truncate > 0:
             cut = trunc & (_u(gen, (B,)) < 0.5)
             in_view = torch.where(cut[:, None, None], in_view & half_plane_cut(uv, gen), in_view)
