@@ -141,6 +141,14 @@ def _box_corners(box: Sequence[float]) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]])
 
 
+def plausible_body(det: Detection, width: int, height: int, min_joints: int = 4) -> bool:
+    """Whether a detection on a whole ``width × height`` frame shows enough of a body to lift:
+    at least ``min_joints`` of the 12 body landmarks confident and inside the frame. A head or a
+    hand alone is not a person to lift (BlazePose invents the rest of the body around them)."""
+    frame = View("frame", np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (int(width), int(height)))
+    return body_seen(det, frame, min_joints=min_joints, min_extent_px=0.0)
+
+
 def body_seen(det: Detection, view: View, min_conf: float = 0.5, min_joints: int = 4,
               min_extent_px: float = 64.0) -> bool:
     """Whether at least ``min_joints`` body landmarks are confident and inside the view, spanning
@@ -231,18 +239,25 @@ class ExtendedSearch:
     """Second-chance person search through zoomed, tiled and rotated views.
 
     Args:
-        detect: a detector for unrelated images, ``(H, W, 3) uint8 BGR → list[Detection]`` in
+        detector: a detector for unrelated images: a :class:`~perspose_rt.types.Detector`
+            (closed by :meth:`close`) or a function ``(H, W, 3) uint8 BGR → list[Detection]``, in
             that image's pixels. It must not carry tracking state from call to call (use a
             ``static_image_mode`` detector: the views are unrelated images).
         config: what to try; see :class:`SearchConfig`.
     """
 
-    def __init__(self, detect: Callable[[np.ndarray], Sequence[Detection]],
-                 config: SearchConfig | None = None) -> None:
-        self.detect = detect
+    def __init__(self, detector, config: SearchConfig | None = None) -> None:
+        self._detector = detector
+        self.detect: Callable[[np.ndarray], Sequence[Detection]] = getattr(detector, "detect", detector)
         self.config = config or SearchConfig()
         self._failures = 0
         self._skipped = 0
+
+    def close(self) -> None:
+        """Close the detector (when it has a ``close``)."""
+        close = getattr(self._detector, "close", None)
+        if close is not None:
+            close()
 
     def reset(self) -> None:
         """Forget the failure count (a new video, or someone was found by the plain search)."""
