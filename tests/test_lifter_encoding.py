@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perspose_rt.data.h36m import project_h36m, sh16_to_h36m17
 from perspose_rt.geometry import project_points
 from perspose_rt.lifter.encoding import DROP_CONF, N_FEATURES, VARIANTS, decode, encode, targets
-from perspose_rt.lifter.h36m import project_h36m, sh16_to_h36m17
 
 # a plausible standing pose (H36M-17, metres, camera axes: y down), root at the origin
 _POSE = np.array([

@@ -21,5 +21,12 @@ def test_eval_lifter_writes_every_section(h36m_dir, tmp_path, capsys):
     assert doc["sh"]["single"]["mpjpe"]["mean"] > doc["gt2d"]["single"]["mpjpe"]["mean"]  # detector noise
     v = doc["virtual"]["single"]
     assert v["frames"] == 400 and 0 < v["rel_depth"] < v["root_depth"]
+    t = doc["truncated"]
+    assert set(t) == {"knees", "hips", "waist"}
+    for cut in t:
+        r = t[cut]["single"]
+        assert r["frames"] == doc["gt2d"]["single"]["frames"] and r["upper_mpjpe_mm"] > 0
+        assert 0 < r["unseen_shin_ratio"]["median"] < 2
+    assert "unseen_thigh_ratio" not in t["knees"]["single"]  # the thighs stay in view above the knees
     printed = capsys.readouterr().out
-    assert "| gt2d | single |" in printed and "accel" in printed
+    assert "| gt2d | single |" in printed and "accel" in printed and "| hips | single |" in printed

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from perspose_rt.data.h36m import load_cameras, load_poses
 from perspose_rt.lifter import Lifter, LifterConfig
 from perspose_rt.lifter.augment import PoseSampler
-from perspose_rt.lifter.h36m import load_cameras, load_poses
 from perspose_rt.lifter.models import build_model
 from perspose_rt.lifter.train import TrainOptions, lr_at, train
 from perspose_rt.lifter.weights import save_weights

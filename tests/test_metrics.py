@@ -98,3 +98,26 @@ def test_joint_sets_are_trees_and_subset_is_standard():
     for parents in (H36M17_PARENTS, SMPL24_PARENTS):
         assert parents[0] == -1 and all(p < i for i, p in enumerate(parents) if i)
     assert H36M14_FROM_17 == (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
+
+
+def test_every_metric_gives_the_same_answer_in_torch():
+    """One formula for numpy and torch: same values, tensors out, and mpjpe is differentiable."""
+    import torch
+
+    rng = np.random.default_rng(11)
+    gt = rng.normal(size=(5, 17, 3))
+    pred = gt + rng.normal(scale=0.08, size=gt.shape)
+    R = Rotation.random(10, random_state=3).as_matrix().reshape(5, 2, 3, 3)
+    R2 = Rotation.random(10, random_state=4).as_matrix().reshape(5, 2, 3, 3)
+    for fn, a, b in ((mpjpe, pred, gt), (pa_mpjpe, pred, gt), (pck, pred, gt), (auc, pred, gt),
+                     (procrustes_align, pred, gt), (acceleration_error, pred, gt), (mpjae, R, R2)):
+        want = fn(a, b)
+        got = fn(torch.from_numpy(a), torch.from_numpy(b))
+        assert isinstance(got, torch.Tensor) and got.dtype == torch.float64, fn.__name__
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-10, err_msg=fn.__name__)
+    p = torch.from_numpy(pred).requires_grad_()
+    mpjpe(p, torch.from_numpy(gt)).mean().backward()
+    assert p.grad is not None and torch.isfinite(p.grad).all()
+    # known answer in float32 as well: every joint 5 away
+    g32 = torch.zeros(2, 4, 3)
+    assert torch.allclose(mpjpe(g32 + torch.tensor([3.0, 4.0, 0.0]), g32), torch.full((2,), 5.0))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup) and record it in docs/BENCHMARKS.md"
+HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup, search) and record it in docs/BENCHMARKS.md"
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
@@ -19,6 +19,7 @@ BENCHES: list[tuple[str, str]] = [
     ("ik", "perspose_rt.bench.ik"),
     ("calib", "perspose_rt.calib.bench"),
     ("startup", "perspose_rt.bench.startup"),
+    ("search", "perspose_rt.bench.search"),
 ]
 
 

@@ -11,7 +11,7 @@ from perspose_rt.cli.validate import positive_int
 from perspose_rt.paths import shared_data_dir
 
 HELP = "evaluate lifters on Human3.6M S9/S11 (GT 2D, SH detections) and on virtual cameras; writes JSON"
-_SECTIONS = ("gt2d", "sh", "virtual")
+_SECTIONS = ("gt2d", "sh", "virtual", "truncated")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="single-frame lifters for the virtual-camera rows, e.g. boxnorm=runs/a/lifter.json "
                              "(repeatable; default: the --weights models that are single-frame)")
     parser.add_argument("--sections", default=",".join(_SECTIONS),
-                        help="comma-separated subset of gt2d,sh,virtual (default: all)")
+                        help="comma-separated subset of gt2d,sh,virtual,truncated (default: all)")
     parser.add_argument("--virtual-n", type=positive_int, default=20000, help="virtual-camera test samples")
     parser.add_argument("--max-frames", type=positive_int, default=None,
                         help="first N frames of each sequence only (quick checks; the protocol uses all)")
@@ -97,6 +97,27 @@ def run(args: argparse.Namespace) -> int:
         print(markdown_table(["input", "model", "MPJPE (action mean)", "MPJPE (all frames)",
                               "PA-MPJPE (action mean)", "accel. error mm/frame² (action mean)", "frames"],
                              rows))
+    if "truncated" in sections:
+        base = ev.gt2d_sequences(args.data, max_frames=args.max_frames)
+        trows = []
+        for cut in ev.CUTS:
+            seqs = ev.truncate_sequences(base, cut)
+            for name, lf in lifters.items():
+                r = ev.evaluate_truncated(lf, seqs)
+                result.setdefault("truncated", {}).setdefault(cut, {})[name] = r
+
+                def ratio(bone, r=r):
+                    q = r.get(f"unseen_{bone}_ratio")
+                    return f"{q['median']:.2f} ({q['p5']:.2f}–{q['p95']:.2f})" if q else "–"
+
+                trows.append([cut, name, f"{r['upper_mpjpe_mm']:.1f}", f"{r['thorax_depth_err_pct']:.2f}",
+                              f"{r['thorax_err_mm']:.0f}", ratio("thigh"), ratio("shin"), str(r["frames"])])
+                print(f"truncated at the {cut}/{name}: upper-body MPJPE {r['upper_mpjpe_mm']:.1f} mm, thorax "
+                      f"depth error {r['thorax_depth_err_pct']:.2f} %", flush=True)
+        print(markdown_table(["frame cut below the", "model", "upper-body MPJPE (thorax-aligned) mm",
+                              "thorax depth error %", "thorax 3D error mm",
+                              "unseen thigh length / true (median, p5–p95)", "unseen shin length / true",
+                              "frames"], trows))
     if "virtual" in sections:
         vset = ev.virtual_camera_set(args.data, n=args.virtual_n)
         vrows = []

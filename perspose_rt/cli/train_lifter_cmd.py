@@ -35,6 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-base", type=Path, default=None, metavar="JSON",
                         help="temporal only: a trained single-frame lifter used as the frozen base whose "
                              "newest-frame output the causal convnet corrects")
+    parser.add_argument("--init", type=Path, default=None, metavar="JSON",
+                        help="start from this trained lifter (same --kind, --variant, --width, --blocks): "
+                             "fine-tuning")
+    parser.add_argument("--truncate", type=probability, default=0.0, metavar="P",
+                        help="share of samples whose body the frame cuts off (joints out of view get "
+                             "confidence 0; see perspose_rt/lifter/augment.py; default: %(default)s)")
+    parser.add_argument("--unseen-weight", type=float_in(0.0, 1.0, low_open=True), default=1.0,
+                        metavar="W",
+                        help="loss weight of out-of-view joints (confidence 0) against seen ones "
+                             "(default: %(default)s)")
     parser.add_argument("--steps", type=positive_int, default=8000)
     parser.add_argument("--batch", type=int_at_least(2), default=1024)
     parser.add_argument("--lr", type=positive_float, default=1e-3)
@@ -89,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                         lr=args.lr, seed=args.seed, p_real=args.p_real, threads=args.threads,
                         noise_scale=args.noise, bias_scale=args.bias, noise_profile=args.noise_profile,
                         ckpt_every=args.ckpt_every, command=command_line(), progress=not args.no_progress,
-                        init_base=args.init_base)
+                        init_base=args.init_base, init=args.init, p_truncate=args.truncate,
+                        unseen_weight=args.unseen_weight)
     try:
         summary = train(opts, validate=validate)
     except ValueError as exc:

@@ -44,6 +44,13 @@ class _NumpyOps:
     log = staticmethod(np.log)
     exp = staticmethod(np.exp)
     swap_last = staticmethod(lambda x: np.swapaxes(x, -1, -2))
+    mean = staticmethod(lambda x, axis, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims))
+    svd = staticmethod(np.linalg.svd)
+    det = staticmethod(np.linalg.det)
+    sign = staticmethod(np.sign)
+    arctan2 = staticmethod(np.arctan2)
+    trace = staticmethod(lambda x: np.trace(x, axis1=-2, axis2=-1))
+    as_float = staticmethod(lambda x, like: np.asarray(x, dtype=np.asarray(like).dtype))
 
     @staticmethod
     def astype(x: Any, dtype: str) -> np.ndarray:
@@ -137,6 +144,27 @@ class _TorchOps:
 
     def swap_last(self, x):
         return x.transpose(-1, -2)
+
+    def mean(self, x, axis, keepdims=False):
+        return self.t.mean(x, dim=axis, keepdim=keepdims)
+
+    def svd(self, x):
+        return self.t.linalg.svd(x)
+
+    def det(self, x):
+        return self.t.linalg.det(x)
+
+    def sign(self, x):
+        return self.t.sign(x)
+
+    def arctan2(self, a, b):
+        return self.t.atan2(a, b)
+
+    def trace(self, x):
+        return x.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+    def as_float(self, x, like):
+        return self.t.as_tensor(x).to(dtype=like.dtype, device=like.device)
 
     def astype(self, x, dtype):
         return self.t.as_tensor(x).to(getattr(self.t, dtype))

@@ -15,7 +15,7 @@ from typing import Any
 
 from perspose_rt.geometry._array import ops
 from perspose_rt.geometry.camera_math import rays_from_pixels
-from perspose_rt.geometry.rotation import rotation_between
+from perspose_rt.geometry.rotation import axis_angle_to_matrix, rotation_between
 
 Array = Any
 
@@ -69,7 +69,8 @@ class CropGeometry:
 
 
 def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
-                 aim_uv: Array | None = None) -> CropGeometry:
+                 aim_uv: Array | None = None, roll: Array | None = None,
+                 zoom: Array | float = 1.0) -> CropGeometry:
     """PR + symmetric crop + focal equalisation as one homography (numpy or torch, batched).
 
     Steps (design doc §3.3): pad the box about its centre; rotate the camera so the centre's ray
@@ -85,6 +86,12 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
         out_size: crop side (256 for the PersPose network).
         pad: box scale about its centre before PR (the official demo uses 1.2 on detector boxes).
         aim_uv: (..., 2) optional PR aim; default the principal point.
+        roll: (...,) optional in-plane rotation in radians (training augmentation), applied as a
+            3D rotation of the virtual camera about the aim's ray after PR. Unlike the official
+            2D rotation about the image centre (design doc §9.6), it keeps ``K_crop`` exact:
+            ``R`` includes it, so ``K_crop · R · X`` projects onto the warped image.
+        zoom: (...,) or a number: multiplies the crop scale (training augmentation, official
+            range 0.7–1.1); the crop stays centred on the principal point.
 
     Returns:
         :class:`CropGeometry` in the input's array type, dtype and device, with a per-sample
@@ -95,7 +102,7 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     valid = xp.amin(half, -1) > 0  # False for empty boxes and NaN
     for _ in range(2):  # a second pass only when a box turned out to span more than 180°
         box = xp.where(valid[..., None], bbox_xyxy, _tiny_box(xp, K, bbox_xyxy))
-        R, pts, ok = _rotated_corners(xp, K, box, pad, aim_uv)
+        R, pts, ok = _rotated_corners(xp, K, box, pad, aim_uv, roll)
         if not xp.any(valid & ~ok):
             break
         valid = valid & ok
@@ -104,7 +111,7 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     p = K[..., :2, 2]
     hx = xp.amax(xp.abs(pts[..., 0] - p[..., None, 0]), -1)
     hy = xp.amax(xp.abs(pts[..., 1] - p[..., None, 1]), -1)
-    scale = out_size / (2.0 * xp.maximum(hx, hy))
+    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
     stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
     one = xp.ones_like(stretch)
     ax = scale * xp.where(stretch > 1, stretch, one)
@@ -128,12 +135,19 @@ def _tiny_box(xp, K: Array, like: Array) -> Array:
     return xp.broadcast_to(xp.cat([p - 1.0, p + 1.0], -1), like.shape)
 
 
-def _rotated_corners(xp, K: Array, bbox_xyxy: Array, pad: float, aim_uv: Array | None):
-    """PR rotation of the padded box's centre, its corners in the rotated image, and whether
-    every corner ray stays in front of the rotated camera."""
+def _rotated_corners(xp, K: Array, bbox_xyxy: Array, pad: float, aim_uv: Array | None,
+                     roll: Array | None = None):
+    """PR rotation of the padded box's centre (then the ``roll`` about the aim's ray), its
+    corners in the rotated image, and whether every corner ray stays in front of the rotated
+    camera."""
     c = (bbox_xyxy[..., :2] + bbox_xyxy[..., 2:]) / 2.0
     half = (bbox_xyxy[..., 2:] - bbox_xyxy[..., :2]) / 2.0 * pad
     R = pr_rotation(K, c, aim_uv)
+    if roll is not None:
+        aim = K[..., :2, 2] if aim_uv is None else aim_uv
+        b = rays_from_pixels(aim, K)
+        b = b / xp.norm(b, -1, keepdims=True)
+        R = axis_angle_to_matrix(b * roll[..., None]) @ R
     sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
     sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
     corners = xp.stack([c[..., None, 0] + sx, c[..., None, 1] + sy], -1)  # (..., 4, 2)

@@ -4,7 +4,8 @@ Every call to :meth:`PoseSampler.sample` draws fresh samples from a ``torch.Gene
 training run seeded per step is reproducible and resumable. Shapes: ``B`` samples of ``T``
 consecutive frames (the last one is the target; ``T = 1`` for the single-frame model).
 
-Virtual cameras (the default 75 % of samples):
+Virtual cameras (the default 75 % of samples; drawn by
+:func:`perspose_rt.data.virtual_camera.place_in_virtual_cameras`):
 
 * horizontal FOV uniform in 30°–110°, image 640–1920 px wide with aspect 16:9, 4:3, 1:1, 3:4
   or 9:16, principal point within ~1 % of the centre;
@@ -15,6 +16,23 @@ Virtual cameras (the default 75 % of samples):
 
 Real cameras (25 %): the four calibrated Human3.6M cameras of the pose's subject, projected with
 their lens distortion.
+
+Cut-off bodies (``p_truncate`` of the samples, 0 by default): the frame shows only part of the
+person, as a desk webcam does (cut at the hips) or a broadcast close-up. Joints out of the frame
+get confidence 0, so the lifter learns to keep the visible part right and to place the rest at
+the population's proportions (the targets are always the whole 3D pose). Two mechanisms:
+
+* a virtual truncated sample is a close-up: the camera 0.6–4 m away without the full-body fit,
+  the root anywhere from 5 % to 120 % of each side of the frame (below the bottom edge at a
+  desk), and the joints outside the image are out of view; a close-up that shows fewer than
+  :data:`MIN_VISIBLE` joints, or puts a joint within 0.2 m of the camera's plane or behind it,
+  is drawn again as an ordinary view;
+* in half of the truncated samples (real and virtual cameras), a frame edge crosses the body: a
+  line tilted by up to ±15° from the bottom (55 %), left, right or top edge, 30 %–95 % of the way
+  across the keypoints' extent, removes everything beyond it, for every frame of the window.
+
+A frame edge that would leave fewer than :data:`MIN_VISIBLE` joints in view in the newest frame
+is not applied. :meth:`PoseSampler.sample` returns the visibility as part of the confidence (0).
 
 2D noise shaped like detector errors (per sample): 30 % of samples are clean; the others get
 Gaussian noise of σ = U(0,1)²·0.15·(RMS spread of the keypoints), 2 % of joints become outliers
@@ -46,27 +64,38 @@ import math
 import numpy as np
 import torch
 
-from perspose_rt.geometry import project_points, rays_from_pixels
-from perspose_rt.lifter.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+from perspose_rt.data.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
+from perspose_rt.data.virtual_camera import place_in_virtual_cameras
+from perspose_rt.data.virtual_camera import uniform as _u
 from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS
 
 NOISE_PROFILES = ("light", "detector")
-_ASPECTS = torch.tensor([16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16], dtype=torch.float64)
-_WORLD_TO_LEVEL_CAM = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
+#: a cut-off sample keeps at least this many joints in view (newest frame).
+MIN_VISIBLE = 6
+#: the depth at which the virtual cameras clamp joints that would fall behind them, metres.
+_MIN_Z = 0.1
+_EDGES = torch.tensor([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
+_EDGE_P = torch.tensor([0.55, 0.15, 0.15, 0.15])
 
 
-def _rot_x(a: torch.Tensor) -> torch.Tensor:
-    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(*a.shape, 3, 3)
+def half_plane_cut(uv: torch.Tensor, gen: torch.Generator, lo: float = 0.3, hi: float = 0.95) -> torch.Tensor:
+    """A random frame edge across each window of keypoints: (B, T, J, 2) px → (B, T, J) in view.
 
-
-def _rot_z(a: torch.Tensor) -> torch.Tensor:
-    c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(*a.shape, 3, 3)
-
-
-def _u(gen: torch.Generator, shape, lo=0.0, hi=1.0) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    The edge's normal is the bottom (55 %), left, right or top direction tilted by up to ±15°; it
+    sits ``lo``–``hi`` of the way across the newest frame's keypoints along that normal, and the
+    same line cuts every frame of the window.
+    """
+    B = uv.shape[0]
+    edge = torch.multinomial(_EDGE_P, B, replacement=True, generator=gen)
+    a = _u(gen, (B,), -math.radians(15), math.radians(15))
+    c, s_ = a.cos(), a.sin()
+    base = _EDGES[edge]
+    n = torch.stack([c * base[:, 0] - s_ * base[:, 1], s_ * base[:, 0] + c * base[:, 1]], -1)  # (B,2)
+    proj = (uv * n[:, None, None]).sum(-1)  # (B,T,J)
+    last = proj[:, -1]
+    lo_, hi_ = last.min(-1).values, last.max(-1).values
+    thr = lo_ + _u(gen, (B,), lo, hi) * (hi_ - lo_)
+    return proj <= thr[:, None, None]
 
 
 class PoseSampler:
@@ -81,13 +110,17 @@ class PoseSampler:
         pitch_deg, roll_deg: half-ranges of the virtual camera's tilt.
         noise: ``False`` for clean 2D and unit confidences (tests, evaluation).
         noise_profile: ``"light"`` or ``"detector"`` (see the module docstring).
+        p_truncate: share of cut-off samples (see the module docstring); 0 draws exactly the
+            samples of a sampler without it.
+        near_depth_m: depth range of the close-up virtual cameras of cut-off samples.
     """
 
     def __init__(self, poses: dict[str, np.ndarray], cameras: dict[str, dict[str, H36MCamera]],
                  p_real: float = 0.25, hfov_deg=(30.0, 110.0), depth_m=(2.0, 10.0),
                  pitch_deg: float = 30.0, roll_deg: float = 15.0, noise: bool = True,
                  noise_scale: float = 0.15, bias_scale: float = 0.0,
-                 noise_profile: str = "light") -> None:
+                 noise_profile: str = "light", p_truncate: float = 0.0,
+                 near_depth_m=(0.6, 4.0)) -> None:
         if noise_profile not in NOISE_PROFILES:
             raise ValueError(f"unknown noise profile {noise_profile!r}; expected one of {NOISE_PROFILES}")
         keys = sorted(poses)
@@ -111,9 +144,12 @@ class PoseSampler:
         self.cam_k, self.cam_p = stack(lambda c: c.k), stack(lambda c: c.p)
         self.cam_K = stack(lambda c: c.K)
         self.p_real, self.hfov, self.depth = p_real, hfov_deg, depth_m
-        self.pitch, self.roll, self.noise = math.radians(pitch_deg), math.radians(roll_deg), noise
+        self.pitch_deg, self.roll_deg, self.noise = pitch_deg, roll_deg, noise
         self.noise_scale, self.bias_scale = noise_scale, bias_scale
         self.noise_profile = noise_profile
+        if not 0.0 <= p_truncate <= 1.0:
+            raise ValueError(f"p_truncate must be in [0, 1], got {p_truncate}")
+        self.p_truncate, self.near_depth = float(p_truncate), near_depth_m
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -138,7 +174,10 @@ class PoseSampler:
         X = torch.empty(Xw.shape, dtype=torch.float64)
         uv = torch.empty(Xw.shape[:-1] + (2,), dtype=torch.float64)
         K = torch.empty(B, 3, 3, dtype=torch.float64)
-        r, v = real.nonzero()[:, 0], (~real).nonzero()[:, 0]
+        trunc = _u(gen, (B,)) < self.p_truncate if self.p_truncate > 0 else torch.zeros(B, dtype=torch.bool)
+        in_view = torch.ones(Xw.shape[:-1], dtype=torch.bool)
+        r = real.nonzero()[:, 0]
+        v, vn = ((~real) & (~trunc)).nonzero()[:, 0], ((~real) & trunc).nonzero()[:, 0]
         if len(r):  # real cameras, with distortion
             s, c = self.subject[i[r]], ci[r]
             Xr = torch.einsum("bij,btkj->btki", self.cam_R[s, c], Xw[r] - self.cam_C[s, c][:, None, None])
@@ -148,35 +187,34 @@ class PoseSampler:
             X[r], K[r] = Xr, self.cam_K[s, c]
         if len(v):
             X[v], uv[v], K[v] = self._virtual(Xw[v], gen)
+        if len(vn):  # close-ups: the frame's own edges cut the body
+            X[vn], uv[vn], K[vn], wh = place_in_virtual_cameras(
+                Xw[vn], gen, hfov_deg=self.hfov, depth_m=self.near_depth, pitch_deg=self.pitch_deg,
+                roll_deg=self.roll_deg, frame_frac=(0.05, 1.2), fit=False)
+            w, h = wh[:, 0, None, None], wh[:, 1, None, None]
+            u_, v_ = uv[vn][..., 0], uv[vn][..., 1]
+            in_view[vn] = (u_ >= 0) & (u_ <= w - 1) & (v_ >= 0) & (v_ <= h - 1)
+            # a close-up that shows too little of the person, or puts a joint at or behind the
+            # camera (where the sampler clamps its depth: a body no camera could see), is drawn
+            # again as an ordinary view
+            behind = (X[vn][..., 2] <= 2 * _MIN_Z).flatten(1).any(-1)
+            redo = vn[(in_view[vn][:, -1].sum(-1) < MIN_VISIBLE) | behind]
+            if len(redo):
+                X[redo], uv[redo], K[redo] = self._virtual(Xw[redo], gen)
+                in_view[redo] = True
+        if self.p_truncate > 0:
+            cut = trunc & (_u(gen, (B,)) < 0.5)
+            in_view = torch.where(cut[:, None, None], in_view & half_plane_cut(uv, gen), in_view)
+            too_few = in_view[:, -1].sum(-1) < MIN_VISIBLE
+            in_view[too_few] = True
         uv, conf = self._corrupt(uv, gen) if self.noise else (uv, torch.ones(uv.shape[:-1], dtype=uv.dtype))
+        if self.p_truncate > 0:
+            conf = torch.where(in_view, conf, torch.zeros_like(conf))
         return uv, K, conf, X
 
     def _virtual(self, Xw: torch.Tensor, gen: torch.Generator):
-        B = Xw.shape[0]
-        rel = Xw - Xw[:, -1:, :1]
-        yaw = _u(gen, (B,), 0, 2 * math.pi)
-        tilt = _rot_z(_u(gen, (B,), -self.roll, self.roll)) @ _rot_x(_u(gen, (B,), -self.pitch, self.pitch))
-        M = tilt @ _WORLD_TO_LEVEL_CAM @ _rot_z(yaw)
-        rel_cam = torch.einsum("bij,btkj->btki", M, rel)
-
-        W = _u(gen, (B,), 640, 1920).round()
-        Hh = (W / _ASPECTS[torch.randint(len(_ASPECTS), (B,), generator=gen)]).round()
-        hfov = torch.deg2rad(_u(gen, (B,), *self.hfov))
-        f = W / (2 * torch.tan(hfov / 2))
-        cx = W / 2 + 0.01 * W * torch.randn(B, generator=gen, dtype=torch.float64)
-        cy = Hh / 2 + 0.01 * Hh * torch.randn(B, generator=gen, dtype=torch.float64)
-        K = torch.zeros(B, 3, 3, dtype=torch.float64)
-        K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = f, f, cx, cy, 1.0
-
-        z_lo = torch.maximum(torch.full_like(f, self.depth[0]),
-                             torch.maximum(1.8 * f / (0.95 * Hh), 1.0 * f / (0.95 * W)))
-        z_hi = torch.maximum(torch.full_like(f, self.depth[1]), z_lo)
-        z0 = torch.exp(_u(gen, (B,)) * (z_hi.log() - z_lo.log()) + z_lo.log())
-        uv0 = torch.stack([_u(gen, (B,), 0.05, 0.95) * W, _u(gen, (B,), 0.05, 0.95) * Hh], -1)
-        root = rays_from_pixels(uv0, K) * z0[:, None]
-        X = rel_cam + root[:, None, None]
-        X = torch.cat([X[..., :2], X[..., 2:].clamp_min(0.1)], -1)
-        uv = project_points(X, K[:, None, None])
+        X, uv, K, _ = place_in_virtual_cameras(Xw, gen, hfov_deg=self.hfov, depth_m=self.depth,
+                                               pitch_deg=self.pitch_deg, roll_deg=self.roll_deg)
         return X, uv, K
 
     def _corrupt(self, uv: torch.Tensor, gen: torch.Generator):

@@ -3,9 +3,12 @@
 * ``gt2d``: every test sequence through each of its 4 real cameras, 2D projected from the
   ground truth with the lens distortion, confidence 1;
 * ``sh``: the Stacked-Hourglass detections (16 joints; the missing Neck/Nose gets confidence 0,
-  see :func:`perspose_rt.lifter.h36m.sh16_to_h36m17`);
+  see :func:`perspose_rt.data.h36m.sh16_to_h36m17`);
 * ``virtual``: the test poses seen by random wide-FOV (70°–110°), off-centre virtual cameras
   (root anywhere in 5–95 % of the frame, 2–10 m, pitch ±30°, roll ±15°), clean 2D.
+
+* ``truncated``: the ``gt2d`` views with the frame's bottom edge at the knees, hips or waist
+  (:func:`truncate_sequences`): the joints below it get confidence 0, as out of view.
 
 MPJPE is root-relative (pelvis), PA-MPJPE after a similarity Procrustes alignment, and the
 acceleration error (jitter) of the root-relative joints in mm/frame²; all on 17 joints,
@@ -23,15 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perspose_rt.lifter.api import Lifter
-from perspose_rt.lifter.augment import PoseSampler
-from perspose_rt.lifter.h36m import (
+from perspose_rt.data.h36m import (
     TEST_SUBJECTS,
     load_cameras,
     load_poses,
     load_sh_detections,
     sh16_to_h36m17,
 )
+from perspose_rt.lifter.api import Lifter
+from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.metrics import acceleration_error, mpjpe, pa_mpjpe
 
 
@@ -137,6 +140,60 @@ def evaluate_virtual(lifter: Lifter, vset) -> dict:
         "rel_depth": float(np.abs(rel_p[..., 2] - rel_g[..., 2]).mean() * 1000),
         "frames": len(kp),
     }
+
+
+#: where the frame's bottom edge sits: just below the lowest of these joints (H36M-17 indices).
+CUTS = {"knees": (2, 5), "hips": (1, 4), "waist": (7,)}
+#: the upper body: thorax, neck/nose, head, shoulders, elbows, wrists.
+UPPER_BODY = (8, 9, 10, 11, 12, 13, 14, 15, 16)
+THORAX = 8
+#: leg bones (parent, child) whose lengths the cut-off evaluation checks.
+LEG_BONES = {"thigh": ((1, 2), (4, 5)), "shin": ((2, 3), (5, 6))}
+
+
+def truncate_sequences(seqs: list[TestSequence], cut: str) -> list[TestSequence]:
+    """The same views with the frame cut below the ``cut`` joints (``"knees"``, ``"hips"``,
+    ``"waist"``): per frame, every joint lower in the image than the lowest of those joints gets
+    confidence 0 (the named joints stay in view, on the frame's edge)."""
+    idx = list(CUTS[cut])
+    out = []
+    for s in seqs:
+        edge = s.keypoints[:, idx, 1].max(1, keepdims=True)
+        conf = np.where(s.keypoints[..., 1] > edge + 1e-6, 0.0, s.confidence)
+        out.append(TestSequence(s.key, s.keypoints, conf, s.K, s.joints_cam))
+    return out
+
+
+def evaluate_truncated(lifter: Lifter, seqs: list[TestSequence]) -> dict:
+    """Cut-off views: the upper body's MPJPE aligned at the thorax (mm), the thorax's depth error
+    (% of its depth), the thorax's 3D error (mm), and the predicted / true length of the leg bones
+    that are out of view (the lifter must not shrink them: 1 is right)."""
+    upper, depth, thorax, frames = [], [], [], 0
+    ratios: dict[str, list[np.ndarray]] = defaultdict(list)
+    for s in seqs:
+        pred = lifter.predict(s.keypoints, s.K, s.confidence)
+        g = s.joints_cam
+        u = list(UPPER_BODY)
+        upper.append(mpjpe(pred[:, u] - pred[:, THORAX:THORAX + 1], g[:, u] - g[:, THORAX:THORAX + 1]))
+        depth.append(np.abs(pred[:, THORAX, 2] - g[:, THORAX, 2]) / g[:, THORAX, 2])
+        thorax.append(np.linalg.norm(pred[:, THORAX] - g[:, THORAX], axis=-1))
+        unseen = s.confidence <= 0.0
+        for name, bones in LEG_BONES.items():
+            for a, b in bones:
+                sel = unseen[:, b]
+                if sel.any():
+                    lp = np.linalg.norm(pred[sel, b] - pred[sel, a], axis=-1)
+                    lg = np.linalg.norm(g[sel, b] - g[sel, a], axis=-1)
+                    ratios[name].append(lp / lg)
+        frames += len(pred)
+    res = {"upper_mpjpe_mm": float(np.concatenate(upper).mean() * 1000),
+           "thorax_depth_err_pct": float(np.concatenate(depth).mean() * 100),
+           "thorax_err_mm": float(np.concatenate(thorax).mean() * 1000), "frames": frames}
+    for name, chunks in ratios.items():
+        r = np.concatenate(chunks)
+        res[f"unseen_{name}_ratio"] = {"median": float(np.median(r)), "p5": float(np.percentile(r, 5)),
+                                       "p95": float(np.percentile(r, 95)), "n": int(r.size)}
+    return res
 
 
 def s9_slice(data: str | Path) -> list[TestSequence]:

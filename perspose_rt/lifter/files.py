@@ -8,7 +8,6 @@ reading. The format is described in :mod:`perspose_rt.lifter.weights`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from perspose_rt.errors import InputError, WeightsError
+from perspose_rt.io.weights import file_sha256, read_json
 from perspose_rt.io.weights_path import resolve_weights_path
 from perspose_rt.lifter.config import LifterConfig
 
@@ -41,8 +41,8 @@ class LifterFile:
 
 def weights_sha256(lifter_json: Path) -> str:
     """sha256 of the safetensors file that the lifter JSON ``lifter_json`` names."""
-    doc = json.loads(Path(lifter_json).read_text(encoding="utf-8"))
-    return hashlib.sha256(Path(lifter_json).with_name(doc["weights"]).read_bytes()).hexdigest()
+    doc = read_json(lifter_json, "lifter weights")
+    return file_sha256(Path(lifter_json).with_name(str(doc["weights"])))
 
 
 def lifter_json_path(path: str | Path) -> Path:

@@ -1,4 +1,5 @@
-"""Training loop of the lifters: resumable, reproducible per step, CSV log and progress bar.
+"""Training of the lifters on the shared loop of :mod:`perspose_rt.train.loop` (resumable,
+reproducible per step, CSV log and progress bar).
 
 Samples come from :class:`perspose_rt.lifter.augment.PoseSampler` (S1, S5, S6, S7, S8 under
 random virtual and real cameras). Step ``k`` draws its batch from a generator seeded with
@@ -13,20 +14,19 @@ end, ``lifter.safetensors`` + ``lifter.json`` (the shipped format).
 
 from __future__ import annotations
 
-import csv
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from perspose_rt.io import atomic_path
+from perspose_rt.data.h36m import TRAIN_SUBJECTS, load_cameras, load_poses
 from perspose_rt.lifter.augment import PoseSampler
 from perspose_rt.lifter.encoding import encode, targets
-from perspose_rt.lifter.h36m import TRAIN_SUBJECTS, load_cameras, load_poses
 from perspose_rt.lifter.models import LifterConfig, build_model
 from perspose_rt.lifter.weights import load_weights, save_weights
+from perspose_rt.metrics.pose import mpjpe as mpjpe_metric
+from perspose_rt.train.loop import LoopOptions, append_csv, run_loop
 
 _Q_WEIGHT = 0.2
 
@@ -54,6 +54,12 @@ class TrainOptions:
     progress: bool = True
     #: temporal with ``config.base_width``: the single-frame lifter (JSON) used as frozen base.
     init_base: Path | None = None
+    #: share of cut-off samples (:class:`~perspose_rt.lifter.augment.PoseSampler`).
+    p_truncate: float = 0.0
+    #: a trained lifter (JSON) of the same configuration to start from (fine-tuning).
+    init: Path | None = None
+    #: loss weight of out-of-view joints (confidence 0) relative to the seen ones.
+    unseen_weight: float = 1.0
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -63,8 +69,10 @@ def lr_at(step: int, opts: TrainOptions) -> float:
     return opts.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: torch.Generator):
-    """One batch: returns (loss, mpjpe in metres, |Δq|) as tensors."""
+def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: torch.Generator,
+               unseen_weight: float = 1.0):
+    """One batch: returns (loss, mpjpe in metres, |Δq|) as tensors. ``unseen_weight`` weighs the
+    position error of joints with confidence 0 (out of view) in the loss."""
     T = cfg.window
     uv, K, conf, X = sampler.sample(batch, T, gen)
     enc_last = encode(uv[:, -1], K, conf[:, -1], cfg.variant)
@@ -74,25 +82,18 @@ def batch_loss(model, cfg: LifterConfig, sampler: PoseSampler, batch: int, gen: 
     else:
         enc = encode(uv, K[:, None].expand(-1, T, 3, 3), conf, cfg.variant)
         pred = model.forward_window(enc.features.reshape(batch, T, -1))
-    err = (pred[:, :48] - y[:, :48]).reshape(batch, 16, 3).norm(dim=-1)
-    mpjpe = err.sum(-1).mean() / 17.0  # the root's error is 0 by construction
+    root = torch.zeros(batch, 1, 3, dtype=pred.dtype)  # the root's error is 0 by construction
+    p3 = torch.cat([root, pred[:, :48].reshape(batch, 16, 3)], 1)
+    g3 = torch.cat([root, y[:, :48].reshape(batch, 16, 3).to(pred.dtype)], 1)
+    mpjpe = mpjpe_metric(p3, g3).mean()
     q_err = (pred[:, 48] - y[:, 48]).abs().mean()
-    return mpjpe + _Q_WEIGHT * q_err, mpjpe, q_err
-
-
-def _append_csv(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
-
-
-def _save_checkpoint(path: Path, model, opt, step: int, cfg: LifterConfig) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "config": cfg.to_dict()}, tmp)
+    if unseen_weight == 1.0:
+        return mpjpe + _Q_WEIGHT * q_err, mpjpe, q_err
+    # out-of-view joints (confidence 0) can only be guessed: weigh them less so that the
+    # visible part, which the input determines, keeps its accuracy
+    w = torch.where(conf[:, -1] > 0, 1.0, unseen_weight).to(pred.dtype)
+    weighted = ((p3 - g3).norm(dim=-1) * w).sum(-1) / w.sum(-1)
+    return weighted.mean() + _Q_WEIGHT * q_err, mpjpe, q_err
 
 
 def train(opts: TrainOptions, validate=None) -> dict:
@@ -100,8 +101,6 @@ def train(opts: TrainOptions, validate=None) -> dict:
 
     Returns the summary written into ``lifter.json`` under ``training``.
     """
-    from tqdm import tqdm
-
     torch.set_num_threads(opts.threads)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,10 +108,15 @@ def train(opts: TrainOptions, validate=None) -> dict:
     cams = load_cameras(opts.data)
     sampler = PoseSampler(load_poses(opts.data, opts.subjects), cams, p_real=opts.p_real,
                           noise_scale=opts.noise_scale, bias_scale=opts.bias_scale,
-                          noise_profile=opts.noise_profile)
+                          noise_profile=opts.noise_profile, p_truncate=opts.p_truncate)
     torch.manual_seed(opts.seed)
     model = build_model(cfg)
     ckpt_path = out / "checkpoint.pt"
+    if opts.init is not None:  # fine-tuning; a resumed checkpoint then replaces these weights
+        init_model, init_cfg, _ = load_weights(opts.init)
+        if init_cfg != cfg:
+            raise ValueError(f"--init {opts.init} is a {init_cfg.to_dict()} lifter, not {cfg.to_dict()}")
+        model.load_state_dict(init_model.state_dict())
     if getattr(model, "base", None) is not None:
         if opts.init_base is None:  # also when resuming: the exported model refers to this file
             raise ValueError("a temporal model with a base needs --init-base (a single-frame lifter JSON)")
@@ -125,9 +129,8 @@ def train(opts: TrainOptions, validate=None) -> dict:
         model.freeze_base()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=opts.lr,
                             weight_decay=opts.weight_decay)
-    start = 0
-    if ckpt_path.exists():
-        ck = _read_checkpoint(ckpt_path)
+
+    def check_resume(ck: dict) -> None:
         if LifterConfig.from_dict(ck["config"]) != cfg:
             raise ValueError(f"{ckpt_path} was trained with {ck['config']}, not {cfg.to_dict()}; "
                              "use another --out or the same settings")
@@ -135,64 +138,33 @@ def train(opts: TrainOptions, validate=None) -> dict:
             same = all(torch.equal(v, ck["model"][f"base.{k}"]) for k, v in model.base.state_dict().items())
             if not same:
                 raise ValueError(f"{ckpt_path} was trained on another base than {opts.init_base}")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        start = int(ck["step"])
-    t0, seen, last_val = time.perf_counter(), 0, float("nan")
-    bar = tqdm(range(start, opts.steps), initial=start, total=opts.steps, disable=not opts.progress,
-               desc=f"train {cfg.kind}/{cfg.variant}", dynamic_ncols=True)
-    model.train()
-    step = start
-    try:
-        for step in bar:
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, opts)
-            gen = torch.Generator().manual_seed(opts.seed * 1_000_003 + step)
-            loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            seen += opts.batch
-            if (step + 1) % opts.log_every == 0:
-                el = time.perf_counter() - t0
-                _append_csv(out / "log.csv", {
-                    "step": step + 1, "lr": f"{lr_at(step, opts):.3e}", "loss": f"{loss.item():.5f}",
-                    "mpjpe_mm": f"{1000 * mpjpe.item():.2f}", "q_abs_err": f"{q_err.item():.4f}",
-                    "samples_per_s": f"{seen / el:.0f}", "elapsed_s": f"{el:.0f}"})
-                bar.set_postfix(mpjpe=f"{1000 * mpjpe.item():.1f}mm", q=f"{q_err.item():.3f}",
-                                val=f"{last_val:.1f}")
-            if (step + 1) % opts.ckpt_every == 0 or step + 1 == opts.steps:
-                _save_checkpoint(ckpt_path, model, opt, step + 1, cfg)
-                if validate is not None:
-                    last_val = float(validate(model, cfg))
-                    model.train()
-                    _append_csv(out / "val.csv", {"step": step + 1, "val_mpjpe_mm": f"{last_val:.2f}"})
-    except KeyboardInterrupt:
-        _save_checkpoint(ckpt_path, model, opt, step, cfg)
-        raise
+
+    def step_loss(step: int, gen: torch.Generator):
+        loss, mpjpe, q_err = batch_loss(model, cfg, sampler, opts.batch, gen, opts.unseen_weight)
+        return loss, {"mpjpe_mm": 1000 * mpjpe.item(), "q_abs_err": q_err.item()}, opts.batch
+
+    last_val = float("nan")
+
+    def on_checkpoint(step: int) -> None:
+        nonlocal last_val
+        if validate is not None:
+            last_val = float(validate(model, cfg))
+            append_csv(out / "val.csv", {"step": step, "val_mpjpe_mm": f"{last_val:.2f}"})
+
+    loop = LoopOptions(out=out, steps=opts.steps, seed=opts.seed, ckpt_every=opts.ckpt_every,
+                       log_every=opts.log_every, clip_norm=5.0, progress=opts.progress,
+                       desc=f"train {cfg.kind}/{cfg.variant}", rate_name="samples_per_s")
+    run_loop(model, opt, step_loss, lambda step: lr_at(step, opts), loop, check_resume=check_resume,
+             on_checkpoint=on_checkpoint, extra_state=lambda: {"config": cfg.to_dict()})
     summary = {"steps": opts.steps, "batch": opts.batch, "lr": opts.lr, "seed": opts.seed,
                "p_real": opts.p_real, "noise_scale": opts.noise_scale, "bias_scale": opts.bias_scale,
                "noise_profile": opts.noise_profile,
                "subjects": list(opts.subjects), "command": opts.command,
                "init_base": str(opts.init_base) if opts.init_base else None,
+               "init": str(opts.init) if opts.init else None, "p_truncate": opts.p_truncate,
+               "unseen_weight": opts.unseen_weight,
                "final_val_mpjpe_mm_s9_slice": last_val}
     model.eval()
     save_weights(out / "lifter", model, cfg, {"training": summary},
                  base=opts.init_base if getattr(model, "base", None) is not None else None)
     return summary
-
-
-def _read_checkpoint(path: Path) -> dict:
-    """The resumable checkpoint at ``path``; ValueError (one line) when it is corrupt or not ours."""
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(ck, dict) or not {"config", "model", "opt", "step"} <= ck.keys():
-            raise ValueError("not a train-lifter checkpoint")
-        LifterConfig.from_dict(ck["config"])
-        int(ck["step"])
-    except Exception as exc:  # noqa: BLE001 - any failure to read it means the same to the user
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else "corrupt"
-        raise ValueError(f"{path} cannot be resumed ({type(exc).__name__}: {why}); delete it to start "
-                         "again, or choose another --out") from None
-    return ck

@@ -17,8 +17,7 @@ from pathlib import Path
 import torch
 
 from perspose_rt.errors import WeightsError
-from perspose_rt.io import atomic_path
-from perspose_rt.io.atomic import atomic_write_text
+from perspose_rt.io.weights import write_pair
 from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL, FORMAT, WEIGHTS_DIR, read_lifter
 from perspose_rt.lifter.files import weights_sha256 as _weights_sha256
 from perspose_rt.lifter.models import LifterConfig, build_model
@@ -34,8 +33,6 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
     ``base``: for a temporal model with a base, the JSON of the single-frame lifter its base was
     loaded from; the base's tensors are then not written, only a checked reference to that file.
     """
-    from safetensors.torch import save_file
-
     prefix = Path(prefix)
     ref = None
     if base is not None:
@@ -43,12 +40,11 @@ def save_weights(prefix: str | Path, model: torch.nn.Module, cfg: LifterConfig, 
         ref = {"lifter": os.path.relpath(base, prefix.resolve().parent), "sha256": _weights_sha256(base)}
     state = {k: (v.half() if v.is_floating_point() else v).contiguous().clone()
              for k, v in model.state_dict().items() if ref is None or not k.startswith("base.")}
-    with atomic_path(prefix.with_suffix(".safetensors")) as tmp:
-        save_file(state, str(tmp))
     doc = {"format": FORMAT, "version": 1, "config": cfg.to_dict(),
            "weights": prefix.with_suffix(".safetensors").name, **({"base": ref} if ref else {}),
            **(meta or {})}
-    atomic_write_text(prefix.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
+    write_pair(prefix.with_suffix(".safetensors"), prefix.with_suffix(".json"), state,
+               json.dumps(doc, indent=2) + "\n")
     return prefix.with_suffix(".json")
 
 

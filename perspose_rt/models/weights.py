@@ -17,8 +17,11 @@ from pathlib import Path
 import torch
 
 from perspose_rt.errors import WeightsError
-from perspose_rt.io.atomic import atomic_path, atomic_write_text
+from perspose_rt.io.weights import file_sha256, read_json, write_pair
+from perspose_rt.io.weights import read_tensors as _read_safetensors
 from perspose_rt.models.config import NetConfig
+
+__all__ = ["file_sha256", "load_weights", "read_config", "read_tensors", "save_weights", "weights_paths"]
 
 META_KEY = "perspose_rt_config"
 MAX_NAMES = 12
@@ -94,48 +97,28 @@ def check_tensors(config: NetConfig, tensors: Mapping[str, torch.Tensor], source
 
 def save_weights(net: torch.nn.Module, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write the network's tensors and config (both atomically). Returns the two paths."""
-    from safetensors.torch import save_file
-
     st_path, json_path = weights_paths(path)
     cfg_json = net.config.to_json()
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     tensors = {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
-    with atomic_path(st_path) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: cfg_json})
-    atomic_write_text(json_path, cfg_json)
-    return st_path, json_path
+    return write_pair(st_path, json_path, tensors, cfg_json, header={META_KEY: cfg_json})
 
 
 def read_config(path: str | os.PathLike[str]) -> NetConfig:
     """The :class:`NetConfig` of a weights file (reads only the ``.json``)."""
     _, json_path = weights_paths(path)
-    if not json_path.is_file():
-        raise WeightsError(f"weights config {json_path} not found (expected beside the .safetensors file)")
-    try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"cannot read weights config {json_path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise WeightsError(f"weights config {json_path} is a JSON {type(data).__name__}, not an object")
+    data = read_json(json_path, "weights config (expected beside the .safetensors file)")
     return NetConfig.from_dict(data, source=str(json_path))
 
 
 def read_tensors(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], NetConfig]:
     """Tensors and config of a weights file, with the pairing of the two files checked."""
-    from safetensors import SafetensorError
-    from safetensors.torch import safe_open
-
     st_path, json_path = weights_paths(path)
     if not st_path.is_file():
         raise WeightsError(f"weights file {st_path} not found; import an official checkpoint with "
-                           "`perspose-rt import-checkpoint` or train one")
+                           "`perspose-rt import-checkpoint` or train one with `perspose-rt train`")
     config = read_config(path)
-    try:
-        with safe_open(str(st_path), framework="pt", device="cpu") as fh:
-            meta = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open is not iterable)
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"cannot read {st_path} as safetensors: {exc}") from None
+    tensors, meta = _read_safetensors(st_path)
     if META_KEY in meta:
         try:
             stored = NetConfig.from_dict(json.loads(meta[META_KEY]), source=f"{st_path} header")
@@ -167,13 +150,3 @@ def load_weights(path: str | os.PathLike[str], flip_test: bool = False,
     net = PersPoseNet(config, flip_test=flip_test)
     net.load_state_dict(tensors, strict=True)
     return net.eval()
-
-
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()

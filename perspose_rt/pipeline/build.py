@@ -50,6 +50,8 @@ class EstimatorOptions:
         min_detection_confidence: MediaPipe person-detection threshold.
         smpl_dir: perspose: folder of the converted SMPL model (mesh and β0 search in the IK).
         max_people: most people tracked at once (1 … 10).
+        extended_search: lifter: when the detector finds nobody, search again around the last
+            box, on zoomed tiles and on the turned frame (:mod:`perspose_rt.detect.search`).
     """
 
     name: str = "lifter"
@@ -65,6 +67,7 @@ class EstimatorOptions:
     min_detection_confidence: float = 0.5
     smpl_dir: Path | None = None
     max_people: int = 1
+    extended_search: bool = True
 
 
 def _sha256(path: Path) -> str:
@@ -104,12 +107,23 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     settings = TrackerSettings(max_people=opts.max_people,
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
-        stages = [StageChain(DetectStage(detector), TrackStage(settings, static=opts.static_images)),
+        search = (lambda: _extended_search(opts)) if opts.extended_search else None
+        stages = [StageChain(DetectStage(detector, search), TrackStage(settings, static=opts.static_images)),
                   LiftStage(lifter)]
     except BaseException:
         detector.close()
         raise
     return stages, meta
+
+
+def _extended_search(opts: EstimatorOptions):
+    """The second-chance search of the detect stage, with its own photo-mode BlazePose (its views
+    are unrelated images: they must not disturb the tracking detector's state)."""
+    from perspose_rt.detect import BlazePoseDetector
+    from perspose_rt.detect.search import ExtendedSearch
+
+    return ExtendedSearch(BlazePoseDetector(static_image_mode=True,
+                                            min_detection_confidence=opts.min_detection_confidence))
 
 
 def make_detector(opts: EstimatorOptions, static: bool, smooth_landmarks: bool | None = None):

@@ -39,6 +39,11 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, smoothing: bool = T
                    help="most people tracked at once, 1 to 10 (default 1). N > 1 uses MediaPipe's "
                         "multi-person PoseLandmarker, gives each person a stable track ID and writes "
                         "result version 2 (docs/RESULT_FORMAT.md)")
+    g.add_argument("--no-extended-search", dest="extended_search", action="store_false",
+                   help="lifter: when nobody is found, do not search again around the last box, on "
+                        "zoomed tiles and on the turned frame (small, far or lying people; "
+                        "docs/PIPELINE.md). The extra time is paid only on frames where the plain "
+                        "search found nobody")
 
 
 def _max_people(text: str) -> int:
@@ -69,7 +74,8 @@ def estimator_options(args: argparse.Namespace, static_images: bool = False):
         lifter_weights=args.lifter_weights, backend=args.backend,
         weights=args.weights, device=args.device, smoothing=getattr(args, "smoothing", "none"),
         ik=not args.no_ik, rigid=_rigid(args, static_images), smpl_dir=args.smpl_dir,
-        min_detection_confidence=args.min_detection_confidence, max_people=max_people)
+        min_detection_confidence=args.min_detection_confidence, max_people=max_people,
+        extended_search=getattr(args, "extended_search", True))
 
 
 def _rigid(args: argparse.Namespace, static_images: bool) -> bool:

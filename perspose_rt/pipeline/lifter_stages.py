@@ -12,6 +12,9 @@ frame by frame through the person's own causal stream (restarted at each new tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from perspose_rt.metrics.joints import H36M17_NAMES
@@ -19,18 +22,29 @@ from perspose_rt.pipeline.people import PerPersonStage, PersonState
 from perspose_rt.pipeline.post import ROOT
 from perspose_rt.types import Detection, Detector, Frame, Keypoints2D, Person, PoseResult
 
+if TYPE_CHECKING:
+    from perspose_rt.detect.search import ExtendedSearch
+
 JOINT_FORMAT = "h36m17"
 NUM_JOINTS = len(H36M17_NAMES)
 
 
-def person_from_detection(det: Detection, camera) -> Person | None:
-    """A BlazePose detection → a :class:`Person` with H36M-17 keypoints (``None`` if not finite)."""
+def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | None = None) -> Person | None:
+    """A BlazePose detection → a :class:`Person` with H36M-17 keypoints (``None`` if not finite).
+
+    ``image_size`` (w, h): joints outside the frame get confidence 0, as the lifter saw out-of-view
+    joints in training (MediaPipe still places them, with a middling visibility)."""
     from perspose_rt.detect import blazepose_to_h36m
 
     if det.keypoints is None:
         return None
     kp_img, conf = blazepose_to_h36m(np.asarray(det.keypoints), np.asarray(det.keypoint_conf))
     kp_img = np.asarray(kp_img, dtype=np.float64)
+    if image_size is not None:
+        w, h = image_size
+        inside = ((kp_img[:, 0] >= 0) & (kp_img[:, 0] <= w - 1) & (kp_img[:, 1] >= 0)
+                  & (kp_img[:, 1] <= h - 1))
+        conf = np.where(inside, conf, 0.0)
     kp = camera.undistort_points(kp_img) if camera.has_distortion else kp_img
     if not np.all(np.isfinite(kp)):
         return None
@@ -42,24 +56,54 @@ def person_from_detection(det: Detection, camera) -> Person | None:
 class DetectStage:
     """A detector on the full frame → ``packet.people`` (H36M-17 keypoints, no track yet).
 
+    A detection that shows fewer than 4 body landmarks in the frame (a head or a hand alone) is
+    not a person to lift and is dropped. When nobody is left, the extended search (if given)
+    looks again around the last box, on zoomed tiles and on the turned frame
+    (:mod:`perspose_rt.detect.search`); it pays its cost only on such frames.
+
     Args:
         detector: a :class:`~perspose_rt.types.Detector` (closed with the stage).
+        search: ``None``, or a function that makes the
+            :class:`~perspose_rt.detect.search.ExtendedSearch` (called on the first frame that
+            needs it, so runs that never miss anyone never load its detector).
     """
 
     name = "detect"
 
-    def __init__(self, detector: Detector) -> None:
+    def __init__(self, detector: Detector, search: Callable[[], ExtendedSearch] | None = None) -> None:
         self.detector = detector
+        self._make_search = search
+        self._search: ExtendedSearch | None = None
+        self._last_box: np.ndarray | None = None
+        #: frames on which the extended search found someone the plain detector did not.
+        self.found_by_search = 0
 
     def __call__(self, p):
+        from perspose_rt.detect.search import plausible_body
+
+        image = p.frame.image
+        h, w = image.shape[:2]
+        found = [d for d in self.detector.detect(image, p.frame.timestamp) if plausible_body(d, w, h)]
+        if not found and self._make_search is not None:
+            if self._search is None:
+                self._search = self._make_search()
+            found = [d for d in self._search(image, self._last_box).detections if plausible_body(d, w, h)]
+            self.found_by_search += bool(found)
+        elif found and self._search is not None:
+            self._search.reset()
+        if found:
+            self._last_box = np.asarray(max(found, key=lambda d: d.score).bbox_xyxy, dtype=np.float64)
         cam = p.frame.camera
-        found = self.detector.detect(p.frame.image, p.frame.timestamp)
-        people = [person_from_detection(d, cam) for d in found]
+        people = [person_from_detection(d, cam, (w, h)) for d in found]
         p.people = [q for q in people if q is not None]
         return p
 
     def close(self) -> None:
-        self.detector.close()
+        try:
+            self.detector.close()
+        finally:
+            if self._search is not None:
+                self._search.close()
 
 
 class LiftStage(PerPersonStage):
