@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+#: A joint counts as seen (in the results' ``joint_in_view``, grey when unseen in the overlay
+#: and the 3D view) when its confidence reaches this and it lies inside the frame.
+SEEN_CONF = 0.5
+
 if TYPE_CHECKING:  # annotations only: keeps this module free of import cycles
     from perspose_rt.camera.model import CameraModel
 

@@ -65,11 +65,14 @@ def test_people_are_drawn_in_their_track_colours() -> None:
     assert track_color(0) != track_color(3)
 
 
-def test_low_confidence_joints_are_hidden() -> None:
+def test_low_confidence_joints_are_drawn_grey_only() -> None:
+    """Unseen joints (issue 11: grey, not hidden): no side colour anywhere, only grey."""
     img = np.zeros((480, 640, 3), np.uint8)
     pose = _pose()
     draw_skeleton(img, pose.joints_2d, "h36m17", confidence=np.zeros(17))
-    assert img.max() == 0
+    drawn = img.reshape(-1, 3)[img.reshape(-1, 3).max(1) > 0].astype(int)
+    assert len(drawn) > 0
+    assert (drawn.max(1) - drawn.min(1)).max() == 0  # every drawn pixel is a shade of grey
 
 
 def test_hud() -> None:
@@ -176,3 +179,26 @@ def _hues(img: np.ndarray) -> np.ndarray:
 
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL).astype(float)
     return np.where(hsv[..., 1] > 60, hsv[..., 0] / 256.0, np.nan)
+
+
+def test_unseen_joints_are_drawn_grey() -> None:
+    from perspose_rt.viz.overlay import LEFT, UNSEEN, draw_skeleton
+
+    uv = np.array([[200, 200], [180, 200], [180, 280], [180, 360], [220, 200], [220, 280], [220, 360],
+                   [200, 150], [200, 100], [200, 80], [200, 60], [240, 100], [280, 130], [320, 160],
+                   [160, 100], [120, 130], [80, 160]], dtype=np.float64)  # a standing H36M-17 figure
+    conf = np.ones(17)
+    conf[[5, 6]] = 0.0  # the left knee and foot were out of view
+    img = draw_skeleton(np.zeros((400, 400, 3), np.uint8), uv, "h36m17", conf)
+    knee, foot = np.round(uv[[5, 6]]).astype(int)
+    mid = (knee + foot) // 2  # on the shin, an unseen bone
+
+    def grey(px) -> bool:  # anti-aliased thin grey line: equal channels, clearly drawn
+        return px[0] == px[1] == px[2] and 60 < px[0] <= UNSEEN[0]
+
+    assert grey(img[mid[1], mid[0]])
+    hip, = np.round(uv[[4]]).astype(int)
+    thigh_mid = (hip + knee) // 2  # hip seen, knee not: grey too
+    assert grey(img[thigh_mid[1], thigh_mid[0]])
+    arm = np.round((uv[11] + uv[12]) / 2).astype(int)  # left upper arm, seen: the left colour
+    assert np.abs(img[arm[1], arm[0]].astype(int) - LEFT).max() < 30

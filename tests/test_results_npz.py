@@ -193,3 +193,25 @@ def test_loader_checks_the_person_axis(tmp_path) -> None:
     np.savez(tmp_path / "bad.npz", **data)
     with pytest.raises(InputError, match="shape of a version 2 file"):
         load_result(tmp_path / "bad.npz")
+
+
+def test_joint_in_view_says_which_joints_the_camera_saw(tmp_path) -> None:
+    """Seen = confident (≥ SEEN_CONF) and inside the frame; stored per person, in v1 and v2."""
+    from perspose_rt.types import SEEN_CONF
+
+    q = _person(0, 0)
+    q.pose.confidence = np.full(J, 0.9)
+    q.pose.confidence[3] = SEEN_CONF - 0.01  # not confident
+    q.pose.joints_2d[5] = [1279.0, 719.0]  # the last pixel: inside
+    q.pose.joints_2d[6] = [640.0, 725.0]  # below the 1280x720 frame
+    expected = np.ones(J, bool)
+    expected[[3, 6]] = False
+    for max_people in (1, 3):
+        w = ResultWriter(J, meta={"joint_format": "h36m17"}, max_people=max_people)
+        w.add_frame(_frame(0), [q])
+        w.add_frame(_frame(1), [])
+        r = load_result(w.save(tmp_path / f"v{max_people}.npz"))
+        seen = r.people()["joint_in_view"]
+        assert seen.dtype == bool and seen.shape == (2, max_people, J)
+        np.testing.assert_array_equal(seen[0, 0], expected)
+        assert not seen[1].any() and not seen[0, 1:].any()  # nobody there: nothing seen

@@ -27,7 +27,7 @@ import numpy as np
 from perspose_rt.checks import require_file
 from perspose_rt.errors import InputError
 from perspose_rt.io.atomic import atomic_path
-from perspose_rt.types import Frame, Person, PoseResult
+from perspose_rt.types import SEEN_CONF, Frame, Person, PoseResult
 
 FORMAT = "perspose-rt/result"
 VERSION = 2  #: the newest version this module reads and writes
@@ -47,12 +47,25 @@ FRAME_ARRAYS: dict[str, tuple[str, tuple]] = {
 }
 #: Written since perspose-rt 0.2 (absent from older files): the projection of the final 3D joints.
 PROJECTION_ARRAYS = {"joints_2d_proj": ("float32", ("J", 2))}
+#: Written since perspose-rt 0.2 (absent from older files): which joints the camera saw.
+VISIBILITY_ARRAYS = {"joint_in_view": ("bool", ("J",))}
 #: Present only when at least one frame has joint rotations (IK ran).
 ROTATION_ARRAYS = {"rotations": ("float32", ("J", 3, 3)), "rotations_valid": ("bool", ())}
 #: Arrays with one row per frame and no person axis in either version.
 PER_FRAME = ("frame_index", "timestamp", "K")
 #: Version 2 only: the track of each person slot (−1 = empty).
 TRACK_ARRAYS = {"track_id": ("int32", ())}
+
+
+def joints_in_view(confidence: np.ndarray, joints_2d: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
+    """``(J,)`` bool: the joint's confidence is at least :data:`~perspose_rt.types.SEEN_CONF` and,
+    when the image size ``(w, h)`` is known, its 2D point lies inside the frame."""
+    seen = np.asarray(confidence, dtype=np.float64) >= SEEN_CONF
+    if image_size is not None:
+        w, h = image_size
+        uv = np.asarray(joints_2d, dtype=np.float64)
+        seen &= (uv[:, 0] >= 0) & (uv[:, 0] <= w - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= h - 1)
+    return seen
 
 
 @dataclass
@@ -151,7 +164,7 @@ class ResultWriter:
         self.max_people = int(max_people)
         self.version = 1 if self.max_people == 1 else 2
         self.meta: dict[str, Any] = dict(meta or {})
-        self._specs = {**FRAME_ARRAYS, **PROJECTION_ARRAYS, **ROTATION_ARRAYS,
+        self._specs = {**FRAME_ARRAYS, **PROJECTION_ARRAYS, **VISIBILITY_ARRAYS, **ROTATION_ARRAYS,
                        **(TRACK_ARRAYS if self.version == 2 else {})}
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in self._specs}
         self._has_rotations = False
@@ -175,9 +188,10 @@ class ResultWriter:
 
     def add_frame(self, frame: Frame, people: Sequence[Person]) -> None:
         """Append one frame from the pipeline with its people (each with a valid pose)."""
-        self._append(frame.index, frame.timestamp, frame.camera.K, people)
+        self._append(frame.index, frame.timestamp, frame.camera.K, people, tuple(frame.camera.resolution))
 
-    def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, people: Sequence[Person]) -> None:
+    def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, people: Sequence[Person],
+                image_size: tuple[int, int] | None = None) -> None:
         P = self.max_people
         people = sorted((q for q in people if q.pose is not None and q.pose.valid), key=lambda q: q.track_id)[:P]
         slots = {k: np.zeros((P, *self._shape(k))) for k in self._specs if k not in PER_FRAME}
@@ -195,6 +209,7 @@ class ResultWriter:
             slots["track_id"][i] = q.track_id
             put("bbox", i, pose.bbox_xyxy)
             put("joints_2d", i, pose.joints_2d)
+            slots["joint_in_view"][i] = joints_in_view(pose.confidence, pose.joints_2d, image_size)
             proj = pose.joints_2d_proj if pose.joints_2d_proj is not None else pose.joints_2d
             put("joints_2d_proj", i, proj)
             put("joints_cam", i, pose.joints_cam)

@@ -1,7 +1,7 @@
 """2D overlay with OpenCV: skeleton, box and a HUD (FPS, latency, drops, estimator, recording).
 
 Everything draws in place on a BGR ``uint8`` image and returns it. Bones are coloured by side
-(left blue, right red, centre green, as BGR); joints below ``min_conf`` are not drawn. With
+(left blue, right red, centre green, as BGR); joints below ``min_conf`` (not seen) are grey. With
 several people (:func:`draw_people`) each track has its own colour (:func:`track_color`) for its
 box, joint dots and ID label.
 """
@@ -14,9 +14,11 @@ import cv2
 import numpy as np
 
 from perspose_rt.metrics.joints import H36M17_NAMES, H36M17_PARENTS, PERSPOSE25_NAMES, SMPL24_PARENTS
-from perspose_rt.types import Person, PoseResult
+from perspose_rt.types import SEEN_CONF, Person, PoseResult
 
 LEFT, RIGHT, CENTRE = (255, 140, 0), (40, 40, 230), (60, 200, 60)
+#: joints the camera did not see, and their bones (BGR)
+UNSEEN = (150, 150, 150)
 
 #: joint format → (parents, names)
 SKELETONS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
@@ -41,22 +43,29 @@ def _side(name: str) -> tuple[int, int, int]:
 
 
 def draw_skeleton(image: np.ndarray, joints_2d: np.ndarray, joint_format: str,
-                  confidence: np.ndarray | None = None, min_conf: float = 0.3,
+                  confidence: np.ndarray | None = None, min_conf: float = SEEN_CONF,
                   thickness: int | None = None) -> np.ndarray:
-    """Draw bones and joints of one person. ``joints_2d`` (J, 2) in this image's pixels."""
+    """Draw bones and joints of one person. ``joints_2d`` (J, 2) in this image's pixels.
+
+    Joints whose confidence is below ``min_conf`` were not seen (the estimator placed them):
+    they and their bones are drawn grey and thin."""
     parents, names = SKELETONS[joint_format]
     h, w = image.shape[:2]
     t = thickness or max(2, round(min(h, w) / 240))
     uv = np.asarray(joints_2d, dtype=np.float64)
-    ok = np.all(np.isfinite(uv), axis=1)
+    finite = np.all(np.isfinite(uv), axis=1)
+    seen = finite.copy()
     if confidence is not None:
-        ok &= np.asarray(confidence) >= min_conf
-    pts = np.round(uv).astype(np.int64)
+        seen &= np.asarray(confidence) >= min_conf
+    pts = np.round(np.where(finite[:, None], uv, 0)).astype(np.int64)
     for c, p in enumerate(parents):
-        if p >= 0 and ok[c] and ok[p]:
-            cv2.line(image, tuple(map(int, pts[p])), tuple(map(int, pts[c])), _side(names[c]), t, cv2.LINE_AA)
-    for j in np.flatnonzero(ok):
-        cv2.circle(image, tuple(map(int, pts[j])), t + 1, (255, 255, 255), -1, cv2.LINE_AA)
+        if p >= 0 and finite[c] and finite[p]:
+            both = seen[c] and seen[p]
+            cv2.line(image, tuple(map(int, pts[p])), tuple(map(int, pts[c])),
+                     _side(names[c]) if both else UNSEEN, t if both else max(1, t // 2), cv2.LINE_AA)
+    for j in np.flatnonzero(finite):
+        cv2.circle(image, tuple(map(int, pts[j])), t + 1 if seen[j] else t,
+                   (255, 255, 255) if seen[j] else UNSEEN, -1, cv2.LINE_AA)
     return image
 
 

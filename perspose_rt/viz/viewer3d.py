@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from perspose_rt.types import Person, PoseResult
+from perspose_rt.types import SEEN_CONF, Person, PoseResult
 from perspose_rt.viz.overlay import CENTRE, LEFT, RIGHT, SKELETONS
 from perspose_rt.viz.skeleton_mesh import JOINT_RADIUS, palette, people_mesh
 
@@ -31,7 +31,7 @@ GRID = (0.36, 0.37, 0.42)
 #: from the look-at point towards the eye: right of, above and behind the real camera
 VIEW_FRONT = (0.6, -0.45, -1.0)
 #: 2D confidence from which a joint counts as seen (unseen ones are drawn grey)
-MIN_SEEN_CONF = 0.3
+MIN_SEEN_CONF = SEEN_CONF
 _FOOT_NAMES = {"RFoot", "LFoot", "left_ankle", "right_ankle", "left_foot", "right_foot"}
 
 
