@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from perspose_rt.checks import require_file
-from perspose_rt.errors import WeightsError
+from perspose_rt.errors import InputError, WeightsError
 from perspose_rt.io.atomic import atomic_path, atomic_write_text
 
 
@@ -47,10 +47,19 @@ def write_pair(st_path: str | os.PathLike[str], json_path: str | os.PathLike[str
     return st_path, json_path
 
 
+def _require(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` if it is a regular, readable file (a FIFO is refused unopened: opening it would
+    block); else a :class:`WeightsError` that says why."""
+    try:
+        return require_file(path, what)
+    except InputError as exc:
+        raise WeightsError(str(exc)) from None
+
+
 def read_json(json_path: str | os.PathLike[str], what: str = "weights config") -> dict[str, Any]:
-    """Parse a weights JSON: a missing path, a directory or a pipe is an
-    :class:`~perspose_rt.errors.InputError`; an unreadable or non-object JSON a :class:`WeightsError`."""
-    json_path = require_file(json_path, what)  # refuses a FIFO without opening it (it would block)
+    """Parse a weights JSON; a missing path, a directory, a pipe, an unreadable file or a JSON that
+    is not an object is a :class:`WeightsError` (one line)."""
+    json_path = _require(json_path, what)
     try:
         doc = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -65,7 +74,7 @@ def read_tensors(st_path: str | os.PathLike[str]) -> tuple[dict, dict[str, str]]
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
-    st_path = require_file(st_path, "weights file")
+    st_path = _require(st_path, "weights file")
     try:
         with safe_open(str(st_path), framework="pt", device="cpu") as fh:
             meta = fh.metadata() or {}
