@@ -35,7 +35,7 @@ def random_samples(n: int, seed: int, wh=(96, 80)):
         img = rng.integers(0, 60, (H, W, 3)).astype(np.uint8)
         for j, (u, v) in enumerate(uv):
             colour = tuple(int(c) for c in (80 + 10 * j, 255 - 8 * j, 120 + 5 * (j % 3)))
-            cv2.circle(img, (int(round(u)), int(round(v))), 2, colour, -1)
+            cv2.circle(img, (round(float(u)), round(float(v))), 2, colour, -1)
         lo, hi = uv.min(0) - 4, uv.max(0) + 4
         joints.append(X)
         Ks.append(K)

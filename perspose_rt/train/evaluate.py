@@ -48,7 +48,7 @@ def summarise(parts: list[dict]) -> dict:
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("mpjpe", "pa_mpjpe", "root", "pck150", "auc")}
     fails = int(sum(p["pa_failures"] for p in parts))
     ok = cat["pa_mpjpe"][~np.isnan(cat["pa_mpjpe"])]
-    return {"n": int(len(cat["mpjpe"])), "mpjpe_mm": float(1000 * cat["mpjpe"].mean()),
+    return {"n": len(cat["mpjpe"]), "mpjpe_mm": float(1000 * cat["mpjpe"].mean()),
             "pa_mpjpe_mm": float(1000 * ok.mean()) if len(ok) else None, "pa_failures": fails,
             "root_error_mm": float(1000 * cat["root"].mean()), "pck150": float(cat["pck150"].mean()),
             "auc": float(cat["auc"].mean())}

@@ -166,7 +166,7 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
     total, epoch_size = plan_steps(opts, world)
     device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and world > 1:
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     amp = device.startswith("cuda") if opts.amp is None else opts.amp
     torch.manual_seed(opts.seed)
     net, how = build_network(opts.variant, opts.input_size, opts.init, opts.init_backbone)

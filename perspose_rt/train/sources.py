@@ -93,7 +93,7 @@ def open_training_sets(data_root: Path | None, mix: str | None, data: list[str] 
             continue
         src = PortableSource(name, portable[name]) if name in portable else OfficialSource(data_root, name, smpl)
         if not val_sets and src.kind != "coco" and val_fraction > 0:
-            k = min(1000, max(1, int(round(len(src) * val_fraction))))
+            k = min(1000, max(1, round(len(src) * val_fraction)))
             if len(src) - k < 1:
                 raise InputError(f"set {name} has {len(src)} sample(s): too few to hold out a validation "
                                  "split; give --val NAME=INDEX.npz or --val-fraction 0")
