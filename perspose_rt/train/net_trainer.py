@@ -106,6 +106,15 @@ class TrainForward(torch.nn.Module):
         return self.net.predict_raw(img, K_crop, flip=flip, pe_scale=pe_scale)
 
 
+def wrap_ddp(fwd: TrainForward, device: str = "cpu") -> torch.nn.Module:
+    """DistributedDataParallel around the training forward. The SMPL heads (twist, shape, leaf)
+    get no loss in this version, so their parameters have no gradient: DDP must be told
+    (``find_unused_parameters``), or the buckets holding them would never be averaged."""
+    return torch.nn.parallel.DistributedDataParallel(
+        fwd, device_ids=[torch.device(device).index] if device.startswith("cuda") else None,
+        find_unused_parameters=True)
+
+
 def param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     """One AdamW group per tensor (official): no weight decay on biases and 1-D tensors."""
     return [{"params": [p], "weight_decay": 0.0 if (p.ndim <= 1 or n.endswith(".bias")) else weight_decay}
@@ -179,8 +188,7 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
         net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
     fwd = TrainForward(net)
     if world > 1:
-        fwd = torch.nn.parallel.DistributedDataParallel(fwd, device_ids=[torch.device(device).index]
-                                                        if device.startswith("cuda") else None)
+        fwd = wrap_ddp(fwd, device)
     opt = torch.optim.AdamW(param_groups(net, opts.weight_decay), lr=opts.lr)
     mix = Mix([len(s) for s in sets.train], sets.ratios, epoch_size, opts.seed)
     aug = AugmentOptions(enabled=opts.augment, aim_jitter=opts.aim_jitter)
