@@ -140,7 +140,7 @@ def background(wh: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 def render(body: Body, K: np.ndarray, wh: tuple[int, int], rng: np.random.Generator):
     """(image uint8 BGR (H, W, 3), silhouette bool (H, W))."""
-    depth, idx, normal = ray_cast(body, K, wh)
+    _, idx, normal = ray_cast(body, K, wh)
     img = background(wh, rng).astype(np.float64)
     light = rng.normal(size=3)
     light[2] = -abs(light[2]) - 0.5  # from the camera's side
