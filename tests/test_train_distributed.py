@@ -71,5 +71,6 @@ def test_two_cpu_processes_average_to_the_single_process_gradient(tmp_path):
     _loss(TrainForward(net), batch).backward()
     single = {n: p.grad for n, p in net.named_parameters() if p.grad is not None}
     assert ddp.keys() == single.keys() and len(single) > 100
-    for n, g in single.items():
-        torch.testing.assert_close(ddp[n], g, rtol=1e-3, atol=1e-6 * float(g.abs().max()) + 1e-12, msg=n)
+    scale = max(float(g.abs().max()) for g in single.values())
+    for n, g in single.items():  # (hm_layer.bias: analytically 0 under the softmax, float noise only)
+        torch.testing.assert_close(ddp[n], g, rtol=1e-3, atol=1e-6 * scale, msg=n)

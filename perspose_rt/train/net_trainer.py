@@ -116,9 +116,13 @@ def wrap_ddp(fwd: TrainForward, device: str = "cpu") -> torch.nn.Module:
 
 
 def param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """One AdamW group per tensor (official): no weight decay on biases and 1-D tensors."""
-    return [{"params": [p], "weight_decay": 0.0 if (p.ndim <= 1 or n.endswith(".bias")) else weight_decay}
-            for n, p in net.named_parameters() if p.requires_grad]
+    """AdamW groups: no weight decay on biases and 1-D tensors (as the official code). The official
+    code makes one group per tensor with the same settings; two groups are the same optimiser
+    and step several times faster on the CPU (one fused update per group)."""
+    params = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    flat = [p for n, p in params if p.ndim <= 1 or n.endswith(".bias")]
+    rest = [p for n, p in params if not (p.ndim <= 1 or n.endswith(".bias"))]
+    return [{"params": rest, "weight_decay": weight_decay}, {"params": flat, "weight_decay": 0.0}]
 
 
 def lr_at(step: int, lr: float, imgs_per_step: int, epoch_size: int, gamma: float, period: float) -> float:
