@@ -70,10 +70,13 @@ def options(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from perspose_rt.train.loop import is_main_process
     from perspose_rt.train.net_trainer import train_net
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     summary = train_net(options(args))
+    if not is_main_process():
+        return 0
     best = summary["best_val_mpjpe_mm"]
     print(f"done: {args.out / 'weights' / 'last.json'} after {summary['steps']} steps"
           + (f"; best.json at step {summary['best_step']} (validation MPJPE {best:.1f} mm)" if best is not None

@@ -95,6 +95,11 @@ class StepBatches(torch.utils.data.Dataset):
         return _collate(out)
 
 
+#: The outputs the losses of this version use (the SMPL heads' outputs are not returned, so that
+#: DistributedDataParallel sees their parameters as unused).
+TRAINED_OUTPUTS = ("uv", "depth", "rho0")
+
+
 class TrainForward(torch.nn.Module):
     """``forward`` = :meth:`PersPoseNet.predict_raw` (what DistributedDataParallel wraps)."""
 
@@ -103,7 +108,8 @@ class TrainForward(torch.nn.Module):
         self.net = net
 
     def forward(self, img, K_crop, pe_scale, flip: bool):
-        return self.net.predict_raw(img, K_crop, flip=flip, pe_scale=pe_scale)
+        out = self.net.predict_raw(img, K_crop, flip=flip, pe_scale=pe_scale)
+        return {k: out[k] for k in TRAINED_OUTPUTS}
 
 
 def wrap_ddp(fwd: TrainForward, device: str = "cpu") -> torch.nn.Module:
