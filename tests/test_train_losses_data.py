@@ -110,3 +110,18 @@ def test_init_backbone_loads_the_hrnet_names_and_says_what(tmp_path):
     head = [k for k in own if k.startswith("final_feat_layer")]
     assert head and not all(torch.equal(own[k], donor.backbone.state_dict()[k]) for k in head)  # stays random
     assert "loaded" in msg and "0 backbone tensors missing" in msg and "ignored" in msg
+
+
+def test_init_from_our_weights_and_refusals(tmp_path):
+    from perspose_rt.errors import WeightsError
+    from perspose_rt.train.init import build_network
+
+    net, _ = build_network("w18s", 64, None, None)
+    net.save_weights(tmp_path / "w")
+    again, how = build_network("w18s", 64, tmp_path / "w.json", None)
+    assert "our weights" in how and all(torch.equal(a, b) for a, b in
+                                        zip(net.state_dict().values(), again.state_dict().values(), strict=True))
+    with pytest.raises(WeightsError, match="not --variant w32"):
+        build_network("w32", 64, tmp_path / "w.json", None)
+    with pytest.raises(WeightsError, match="not both"):
+        build_network("w18s", 64, tmp_path / "w.json", tmp_path / "coco.pth")
