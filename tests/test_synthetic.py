@@ -74,3 +74,15 @@ def test_make_synthetic_writes_a_portable_set(h36m_dir, tmp_path):
     assert len(src) == 4 and src.kind == "h36m17"
     rec = src.record(0)
     assert rec.image.exists() and rec.joints_cam.shape == (17, 3) and (rec.joints_cam[:, 2] > 0).all()
+
+
+def test_cmu_clips_pose_bodies_too(cmu_bvh_dir, tmp_path):
+    from perspose_rt.metrics.joints import H36M17_PARENTS
+    from perspose_rt.synthetic.generate import cmu_pose_pool, generate
+
+    pool = cmu_pose_pool(cmu_bvh_dir)
+    bones = np.linalg.norm(pool[:, 1:] - pool[:, list(H36M17_PARENTS[1:])], axis=-1)
+    assert pool.shape[1:] == (17, 3) and 0.2 < bones.max(1).mean() < 0.7  # metres, human-sized
+    assert (pool[:, 10, 2] > pool[:, 3, 2]).mean() > 0.9  # z up: the head above the feet
+    index = generate(tmp_path / "c", 2, None, (), width_px=(96, 128), progress=False, cmu_dir=cmu_bvh_dir)
+    assert len(PortableSource("c", index)) == 2
