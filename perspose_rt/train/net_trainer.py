@@ -207,7 +207,8 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
     S = opts.input_size
     state = {"best": math.inf, "best_step": None, "it": None}
     fields = {"variant": opts.variant, "input_size": opts.input_size, "batch_size": opts.batch_size,
-              "world": world, "mix": list(zip(sets.names, sets.ratios, strict=True)), "seed": opts.seed}
+              "world": world, "mix": list(zip(sets.names, sets.ratios, strict=True)), "seed": opts.seed,
+              "epoch_size": epoch_size}  # the schedule: extend a --steps run with an explicit --epoch-size
 
     def loader_from(step: int):
         sampler = list(range(step, total))
