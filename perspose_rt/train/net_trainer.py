@@ -189,7 +189,7 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
     amp = device.startswith("cuda") if opts.amp is None else opts.amp
     torch.manual_seed(opts.seed)
     net, how = build_network(opts.variant, opts.input_size, opts.init, opts.init_backbone)
-    say(how)
+    say(f"resuming {ckpt}" if opts.resume else how)
     say("data: " + ", ".join(f"{n} ({len(s)} samples, ratio {r:g})" for n, s, r in
                              zip(sets.names, sets.train, sets.ratios, strict=True))
         + "; validation: " + (", ".join(f"{v.name} ({len(v)})" for v in sets.val) or "none"))
