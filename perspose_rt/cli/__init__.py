@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("camera", "camera_cmd"),
     ("calibrate", "calibrate_cmd"),
     ("train-lifter", "train_lifter_cmd"), ("eval-lifter", "eval_lifter_cmd"),
+    ("train", "train_cmd"), ("eval-net", "eval_net_cmd"), ("make-synthetic", "make_synthetic_cmd"),
     ("import-checkpoint", "import_checkpoint_cmd"), ("build-engine", "build_engine_cmd"),
     ("bench", "bench_cmd"),
     ("export-bvh", "export_bvh_cmd"), ("convert-smpl", "convert_smpl_cmd"),

@@ -82,10 +82,17 @@ class PersPoseNet(nn.Module):
         return save_weights(self, path)
 
     # ------------------------------------------------------------------ forward
-    def encode(self, img: torch.Tensor, K_crop: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Backbone with PE: (B, widths[0], 64, 64) features and the (B, feat_dim) global feature."""
+    def encode(self, img: torch.Tensor, K_crop: torch.Tensor,
+               pe_scale: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backbone with PE: (B, widths[0], 64, 64) features and the (B, feat_dim) global feature.
+
+        ``pe_scale`` (B,): optional per-sample PE multiplier (training: 0 for samples without
+        intrinsics, e.g. COCO, as in the official code).
+        """
         cfg = self.config
         pe = pe_map_torch(K_crop.float(), size=cfg.heatmap_size, stride=cfg.heatmap_stride)
+        if pe_scale is not None:
+            pe = pe * pe_scale.to(pe.dtype).reshape(-1, 1, 1, 1)
         cam_info = self.cam_layer(pe.to(self.cam_layer.weight.dtype))
         dtype = self.backbone.conv1.weight.dtype
         return self.backbone(img.to(dtype), cam_info.to(dtype))
@@ -113,15 +120,16 @@ class PersPoseNet(nn.Module):
         leaf_rot = rot6d_to_matrix(self.leaf_rot_layer(g).reshape(B, cfg.num_leaf, 6))
         return {"uv": uv, "depth": depth, "rho0": rho0, "twist": twist, "beta": beta, "leaf_rot": leaf_rot}
 
-    def predict_raw(self, img: torch.Tensor, K_crop: torch.Tensor, flip: bool = False) -> dict[str, torch.Tensor]:
+    def predict_raw(self, img: torch.Tensor, K_crop: torch.Tensor, flip: bool = False,
+                    pe_scale: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """One pass; with ``flip`` the crop is mirrored and the outputs are mapped back (§1.6)."""
         if not flip:
-            return self.heads(*self.encode(img, K_crop))
+            return self.heads(*self.encode(img, K_crop, pe_scale))
         W = float(self.config.input_size)
         # cx ← W − cx (mirrored crop) as arithmetic on constant buffers: no tensor is built from
         # host data inside the forward, so it traces to plain ONNX ops and is CUDA-graph safe.
         K_f = K_crop * self._flip_k_scale + self._flip_k_shift
-        out = self.heads(*self.encode(img.flip(-1), K_f))
+        out = self.heads(*self.encode(img.flip(-1), K_f, pe_scale))
         perm = self._flip_perm
         uv = out["uv"].index_select(1, perm)
         F = torch.diag(self._flip_sign)

@@ -1,0 +1,1 @@
+"""Synthetic training images with exact labels (``perspose-rt make-synthetic``)."""
