@@ -23,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perspose_rt.cli.validate import check_output_file
+
+    if args.json is not None:
+        check_output_file(args.json, "--json", (args.weights,))
     import torch
 
     from perspose_rt.bench.report import command_line

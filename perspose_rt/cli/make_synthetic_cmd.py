@@ -27,11 +27,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perspose_rt.cli.validate import check_output_dir
     from perspose_rt.errors import UserError
     from perspose_rt.synthetic.generate import generate
 
     if args.n < 1:
         raise UserError("--n must be ≥ 1")
+    check_output_dir(args.out, "--out")
     try:
         lo, hi = (int(x) for x in args.width.split(","))
     except ValueError:

@@ -68,6 +68,9 @@ def options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from perspose_rt.cli.validate import check_output_dir
+
+    check_output_dir(args.out, "--out")  # before torch loads: a bad run folder is one line at once
     import torch
 
     from perspose_rt.train.loop import is_main_process
