@@ -221,3 +221,21 @@ def test_a_stream_that_fails_is_recorded_with_its_error(tmp_path: Path, monkeypa
     assert 1 <= len(r) <= 12
     assert r.meta["complete"] is False and r.meta["stop_reason"] == "error"
     assert "stopped delivering frames" in r.meta["error"]
+
+
+def test_a_row_that_fails_half_way_is_not_half_written() -> None:
+    """A non-finite value (or a signal) in the middle of a row: the rows before it stay consistent."""
+    from perspose_rt.types import PoseResult
+
+    J = 17
+    w = ResultWriter(J)
+    good = PoseResult(0, 0.0, True, "h36m17", np.zeros(4), np.eye(3), np.zeros((J, 2)), np.ones((J, 3)),
+                      np.zeros((J, 3)), np.ones(J))
+    w.add(good)
+    bad = PoseResult(1, 0.04, True, "h36m17", np.zeros(4), np.eye(3), np.zeros((J, 2)),
+                     np.full((J, 3), np.nan), np.zeros((J, 3)), np.ones(J))
+    with pytest.raises(ValueError, match="non-finite"):
+        w.add(bad)
+    assert len(w) == 1
+    arrays = w.arrays()
+    assert {a.shape[0] for a in arrays.values()} == {1}

@@ -106,7 +106,7 @@ class ResultWriter:
         self._has_rotations = False
 
     def __len__(self) -> int:
-        return len(self._rows["frame_index"])
+        return min(len(v) for v in self._rows.values())  # complete rows only
 
     def add(self, pose: PoseResult, raw_joints_cam: np.ndarray | None = None) -> None:
         """Append one frame. ``raw_joints_cam``: the joints before smoothing (default: ``pose.joints_cam``)."""
@@ -121,22 +121,27 @@ class ResultWriter:
                 raise ValueError(f"frame {pose.frame_index}: non-finite values in a valid result")
             return a
 
-        r = self._rows
-        r["frame_index"].append(np.int64(pose.frame_index))
-        r["timestamp"].append(np.float64(pose.timestamp))
-        r["valid"].append(np.bool_(valid))
-        r["bbox"].append(arr(pose.bbox_xyxy, (4,)))
+        # The whole row is built first, then appended: a bad value (or a Ctrl-C / SIGTERM) in the
+        # middle of a row never leaves the columns with different lengths for the final save.
         K = np.asarray(pose.K, dtype=np.float64).reshape(3, 3) if pose.K is not None else np.zeros((3, 3))
-        r["K"].append(K)  # the intrinsics are known even when nobody is in the frame
-        r["joints_2d"].append(arr(pose.joints_2d, (J, 2)))
-        r["joints_cam"].append(arr(pose.joints_cam, (J, 3)))
-        r["joints_cam_raw"].append(arr(pose.joints_cam if raw_joints_cam is None else raw_joints_cam, (J, 3)))
-        r["joints_rel"].append(arr(pose.joints_rel, (J, 3)))
-        r["confidence"].append(arr(pose.confidence, (J,)))
         has_rot = valid and pose.rotations is not None
+        row = {
+            "frame_index": np.int64(pose.frame_index),
+            "timestamp": np.float64(pose.timestamp),
+            "valid": np.bool_(valid),
+            "bbox": arr(pose.bbox_xyxy, (4,)),
+            "K": K,  # the intrinsics are known even when nobody is in the frame
+            "joints_2d": arr(pose.joints_2d, (J, 2)),
+            "joints_cam": arr(pose.joints_cam, (J, 3)),
+            "joints_cam_raw": arr(pose.joints_cam if raw_joints_cam is None else raw_joints_cam, (J, 3)),
+            "joints_rel": arr(pose.joints_rel, (J, 3)),
+            "confidence": arr(pose.confidence, (J,)),
+            "rotations": arr(pose.rotations, (J, 3, 3)) if has_rot else np.zeros((J, 3, 3)),
+            "rotations_valid": np.bool_(has_rot),
+        }
         self._has_rotations |= has_rot
-        r["rotations"].append(arr(pose.rotations, (J, 3, 3)) if has_rot else np.zeros((J, 3, 3)))
-        r["rotations_valid"].append(np.bool_(has_rot))
+        for name, value in row.items():
+            self._rows[name].append(value)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The per-frame arrays so far (``rotations`` only when some frame has them)."""
@@ -147,7 +152,7 @@ class ResultWriter:
         out = {}
         for name, (dtype, shape) in specs.items():
             shape = tuple(J if s == "J" else s for s in shape)
-            rows = self._rows[name]
+            rows = self._rows[name][:len(self)]
             out[name] = (np.stack(rows).astype(dtype) if rows else np.zeros((0, *shape), dtype=dtype))
         return out
 
