@@ -217,6 +217,9 @@ CASES: list[tuple[str, list[str], str]] = [
     ("eval-max-frames-0", ["eval-lifter", "--max-frames", "0"], "--max-frames"),
     ("eval-threads-0", ["eval-lifter", "--threads", "0"], "--threads"),
     ("eval-json-dir", ["eval-lifter", "--json", "{a_dir}"], "directory"),
+    ("eval-json-is-weights", ["eval-lifter", "--weights", "a={lifter_list.json}", "--json", "{lifter_list.json}"],
+     "also an input"),
+    ("eval-weights-malformed", ["eval-lifter", "--weights", "nothing", "--json", "{e.json}"], "NAME=path"),
     # import-checkpoint / build-engine
     ("import-missing", ["import-checkpoint", "{missing.pth}", "{w0}"], "not found"),
     ("import-text", ["import-checkpoint", "{ckpt_text.pth}", "{w1}"], "cannot read"),

@@ -118,7 +118,9 @@ def signals_as_interrupts(names: Sequence[str] = ("SIGTERM", "SIGHUP")) -> Itera
 
 
 def debug_requested(argv: Sequence[str] | None) -> bool:
-    return os.environ.get("PERSPOSE_DEBUG", "") not in ("", "0") or "--debug" in (argv or sys.argv[1:])
+    """``--debug`` before the command, or ``PERSPOSE_DEBUG=1``: show a bug's traceback."""
+    given = sys.argv[1:] if argv is None else list(argv)
+    return os.environ.get("PERSPOSE_DEBUG", "") not in ("", "0") or "--debug" in given
 
 
 def run_command(run: Callable[[], int | None], *, debug: bool = False) -> int:

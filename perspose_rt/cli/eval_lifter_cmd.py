@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.lifter.api import Lifter
     from perspose_rt.lifter.weights import DEFAULT_SINGLE, DEFAULT_TEMPORAL
 
-    check_output_file(args.json, "--json")
+    given = [*_pairs(args.weights or [], "--weights").values(), *_pairs(args.variant, "--variant").values()]
+    check_output_file(args.json, "--json", [*given, *(p.with_suffix(".safetensors") for p in given)])
     torch.set_num_threads(args.threads)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     bad = set(sections) - set(_SECTIONS)

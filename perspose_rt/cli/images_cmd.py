@@ -95,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         if viewer is not None:
-            viewer.close()
+            try:
+                viewer.close()
+            except Exception:  # the results matter more than the 3D view's clean-up
+                log.exception("closing the 3D view failed")
         if stop is not None or len(writer):
             writer.save(out_dir / "results.npz",
                         **run_metadata(source, writer.meta, pipe.stats, files=files, frame_cameras=cameras,

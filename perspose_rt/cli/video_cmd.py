@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from perspose_rt.checks import require_file
     from perspose_rt.errors import UsageError, interrupt_exit_code, stop_reason
     from perspose_rt.io.results import ResultWriter
     from perspose_rt.pipeline.build import build_stages, check_estimator_inputs
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from perspose_rt.pipeline.sources import Intrinsics, VideoFileSource
     from perspose_rt.viz.overlay import draw_people
 
+    require_file(args.input, "video file")  # before any output folder is created
     inputs = (args.input, args.calib, args.lifter_weights, args.weights)
     check_writable(args.out, "--out", inputs)
     if args.overlay is not None:

@@ -170,11 +170,11 @@ class ResultWriter:
         self._has_rotations = False
 
     def __len__(self) -> int:
-        return len(self._rows["frame_index"])
+        return min(len(v) for v in self._rows.values())  # complete rows only
 
     def frames_with_people(self) -> int:
         """Rows so far with at least one valid person."""
-        return int(sum(bool(np.any(v)) for v in self._rows["valid"]))
+        return int(sum(bool(np.any(v)) for v in self._rows["valid"][:len(self)]))
 
     def _shape(self, name: str) -> tuple[int, ...]:
         _, shape = self._specs[name]
@@ -220,6 +220,9 @@ class ResultWriter:
                 put("rotations", i, pose.rotations)
                 slots["rotations_valid"][i] = 1
                 self._has_rotations = True
+        # The whole row is built above (a bad value raises before anything is appended); the
+        # columns are then appended one by one, and a signal between two appends leaves a partial
+        # row that __len__ and arrays() leave out.
         r = self._rows
         r["frame_index"].append(np.int64(frame_index))
         r["timestamp"].append(np.float64(timestamp))
@@ -236,7 +239,7 @@ class ResultWriter:
             if name in ROTATION_ARRAYS and not self._has_rotations:
                 continue
             lead = () if name in PER_FRAME or self.version == 1 else (self.max_people,)
-            rows = self._rows[name]
+            rows = self._rows[name][:len(self)]
             out[name] = (np.stack(rows).astype(dtype) if rows
                          else np.zeros((0, *lead, *self._shape(name)), dtype=dtype))
         return out
