@@ -148,3 +148,18 @@ def test_normalize_crop_numpy_and_torch_agree():
     assert a[0, 10, 20] == pytest.approx((rgb[10, 20, 0] - 0.485) / 0.229, rel=1e-5)
     t = torch.tensor(crop, dtype=torch.float32).permute(2, 0, 1)[None]
     np.testing.assert_allclose(normalize_crop_torch(t)[0].numpy(), a, atol=1e-5)
+
+
+def test_in_frame_known_answers_numpy_and_torch():
+    import torch
+
+    from perspose_rt.geometry import in_frame
+
+    uv = np.array([[0.0, 0.0], [639.0, 479.0], [639.5, 10.0], [-0.1, 5.0], [5.0, 480.0]])
+    expected = [True, True, False, False, False]
+    np.testing.assert_array_equal(in_frame(uv, 640, 480), expected)
+    np.testing.assert_array_equal(in_frame(torch.from_numpy(uv), 640, 480).numpy(), expected)
+    # per-sample sizes broadcast against the points: (B, 1) sizes, (B, J, 2) points
+    both = np.stack([uv, uv])
+    got = in_frame(both, np.array([[640.0], [10.0]]), np.array([[480.0], [10.0]]))
+    np.testing.assert_array_equal(got, [expected, [True, False, False, False, False]])

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from perspose_rt.detect.blazepose import landmarks_box
+from perspose_rt.geometry.camera_math import in_frame
 from perspose_rt.types import Detection
 
 #: BlazePose body landmarks (shoulders, elbows, wrists, hips, knees, ankles).
@@ -163,8 +164,7 @@ def body_seen(det: Detection, view: View, min_conf: float = 0.5, min_joints: int
     kp = np.asarray(det.keypoints)[list(_BODY)]
     conf = np.asarray(det.keypoint_conf)[list(_BODY)]
     w, h = view.size
-    inside = (kp[:, 0] >= 0) & (kp[:, 0] <= w - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= h - 1)
-    seen = inside & (conf >= min_conf)
+    seen = in_frame(kp, w, h) & (conf >= min_conf)
     if int(seen.sum()) < min_joints:
         return False
     return float(np.ptp(kp[seen], axis=0).max()) >= min_extent_px

@@ -14,6 +14,21 @@ from perspose_rt.geometry._array import ops
 Array = Any
 
 
+def in_frame(uv: Array, width: Array | float, height: Array | float) -> Array:
+    """Whether each point lies inside a ``width × height`` image (pixel centres at integer
+    coordinates: ``0 ≤ u ≤ width − 1``, ``0 ≤ v ≤ height − 1``).
+
+    Args:
+        uv: (..., 2) pixels (numpy or torch).
+        width, height: numbers, or arrays broadcastable against ``uv[..., 0]``.
+
+    Returns:
+        (...) bool, the array kind of ``uv``.
+    """
+    u, v = uv[..., 0], uv[..., 1]
+    return (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+
+
 def rays_from_pixels(uv: Array, K: Array) -> Array:
     """``K⁻¹ [u, v, 1]ᵀ``: the ray of each pixel on the plane z = 1 (not unit length).
 

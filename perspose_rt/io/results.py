@@ -26,6 +26,7 @@ import numpy as np
 
 from perspose_rt.checks import require_file
 from perspose_rt.errors import InputError
+from perspose_rt.geometry.camera_math import in_frame
 from perspose_rt.io.atomic import atomic_path
 from perspose_rt.types import SEEN_CONF, Frame, Person, PoseResult
 
@@ -62,9 +63,7 @@ def joints_in_view(confidence: np.ndarray, joints_2d: np.ndarray, image_size: tu
     when the image size ``(w, h)`` is known, its 2D point lies inside the frame."""
     seen = np.asarray(confidence, dtype=np.float64) >= SEEN_CONF
     if image_size is not None:
-        w, h = image_size
-        uv = np.asarray(joints_2d, dtype=np.float64)
-        seen &= (uv[:, 0] >= 0) & (uv[:, 0] <= w - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= h - 1)
+        seen &= in_frame(np.asarray(joints_2d, dtype=np.float64), *image_size)
     return seen
 
 

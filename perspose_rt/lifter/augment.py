@@ -67,6 +67,7 @@ import torch
 from perspose_rt.data.h36m import H36M_NECK_NOSE, H36MCamera, project_h36m
 from perspose_rt.data.virtual_camera import place_in_virtual_cameras
 from perspose_rt.data.virtual_camera import uniform as _u
+from perspose_rt.geometry.camera_math import in_frame
 from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS
 
 NOISE_PROFILES = ("light", "detector")
@@ -191,9 +192,7 @@ class PoseSampler:
             X[vn], uv[vn], K[vn], wh = place_in_virtual_cameras(
                 Xw[vn], gen, hfov_deg=self.hfov, depth_m=self.near_depth, pitch_deg=self.pitch_deg,
                 roll_deg=self.roll_deg, frame_frac=(0.05, 1.2), fit=False)
-            w, h = wh[:, 0, None, None], wh[:, 1, None, None]
-            u_, v_ = uv[vn][..., 0], uv[vn][..., 1]
-            in_view[vn] = (u_ >= 0) & (u_ <= w - 1) & (v_ >= 0) & (v_ <= h - 1)
+            in_view[vn] = in_frame(uv[vn], wh[:, 0, None, None], wh[:, 1, None, None])
             # a close-up that shows too little of the person, or puts a joint at or behind the
             # camera (where the sampler clamps its depth: a body no camera could see), is drawn
             # again as an ordinary view

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from perspose_rt.geometry.camera_math import in_frame
 from perspose_rt.metrics.joints import H36M17_NAMES
 from perspose_rt.pipeline.people import PerPersonStage, PersonState
 from perspose_rt.pipeline.post import ROOT
@@ -41,10 +42,7 @@ def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | 
     kp_img, conf = blazepose_to_h36m(np.asarray(det.keypoints), np.asarray(det.keypoint_conf))
     kp_img = np.asarray(kp_img, dtype=np.float64)
     if image_size is not None:
-        w, h = image_size
-        inside = ((kp_img[:, 0] >= 0) & (kp_img[:, 0] <= w - 1) & (kp_img[:, 1] >= 0)
-                  & (kp_img[:, 1] <= h - 1))
-        conf = np.where(inside, conf, 0.0)
+        conf = np.where(in_frame(kp_img, *image_size), conf, 0.0)
     kp = camera.undistort_points(kp_img) if camera.has_distortion else kp_img
     if not np.all(np.isfinite(kp)):
         return None
