@@ -110,3 +110,25 @@ def test_evaluate_truncated_known_answers():
     assert r["unseen_shin_ratio"]["median"] == pytest.approx(0.5)
     assert r["unseen_thigh_ratio"]["median"] == pytest.approx(1.0)
     assert r["frames"] == 5
+
+
+def test_every_joint_with_a_confidence_is_in_the_frame(s1):
+    """Close-ups whose extra frame edge was refused (too few joints left) keep their own frame's
+    out-of-view joints at confidence 0: once they were all marked seen, so joints thousands of
+    pixels off the image entered the features (box centre values of several hundred), which
+    broke the BatchNorm statistics of every fine-tune."""
+    from perspose_rt.lifter.encoding import encode
+
+    for seed in range(4):
+        uv, K, conf, _X = PoseSampler(*s1, p_truncate=1.0, p_real=0.0).sample(
+            4096, 1, torch.Generator().manual_seed(seed))
+        f = encode(uv[:, -1], K, conf[:, -1]).features
+        # the residual box centre after PR is an angle's tangent inside a ≤ 110° field of view
+        assert f[:, 51:53].abs().max() < 1.5, (seed, f[:, 51:53].abs().max())
+        # without 2D noise, a seen joint lies in the image (whose principal point is within a few
+        # per cent of its centre: 2·c is the image size to ±10 %)
+        uv, K, conf, _X = PoseSampler(*s1, p_truncate=1.0, p_real=0.0, noise=False).sample(
+            4096, 1, torch.Generator().manual_seed(seed))
+        size = 2 * K[:, None, :2, 2]
+        inside = ((uv[:, -1] > -0.1 * size) & (uv[:, -1] < 1.1 * size)).all(-1)
+        assert not ((conf[:, -1] > 0) & ~inside).any(), seed

@@ -187,7 +187,9 @@ class PoseSampler:
                                  self.cam_p[s, c][e])
             X[r], K[r] = Xr, self.cam_K[s, c]
         if len(v):
-            X[v], uv[v], K[v] = self._virtual(Xw[v], gen)
+            X[v], uv[v], K[v], wh = self._virtual(Xw[v], gen)
+            if self.p_truncate > 0:  # limbs that leave the frame are out of view, as at run time
+                in_view[v] = in_frame(uv[v], wh[:, 0, None, None], wh[:, 1, None, None])
         if len(vn):  # close-ups: the frame's own edges cut the body
             X[vn], uv[vn], K[vn], wh = place_in_virtual_cameras(
                 Xw[vn], gen, hfov_deg=self.hfov, depth_m=self.near_depth, pitch_deg=self.pitch_deg,
@@ -199,22 +201,25 @@ class PoseSampler:
             behind = (X[vn][..., 2] <= 2 * _MIN_Z).flatten(1).any(-1)
             redo = vn[(in_view[vn][:, -1].sum(-1) < MIN_VISIBLE) | behind]
             if len(redo):
-                X[redo], uv[redo], K[redo] = self._virtual(Xw[redo], gen)
-                in_view[redo] = True
+                X[redo], uv[redo], K[redo], wh = self._virtual(Xw[redo], gen)
+                in_view[redo] = in_frame(uv[redo], wh[:, 0, None, None], wh[:, 1, None, None])
         if self.p_truncate > 0:
             cut = trunc & (_u(gen, (B,)) < 0.5)
+            framed = in_view  # what the frame's own edges leave in view
             in_view = torch.where(cut[:, None, None], in_view & half_plane_cut(uv, gen), in_view)
+            # an edge that leaves too little is not applied; the frame's own edges still are
+            # (setting everything in view here once gave close-ups' far off-image joints a
+            # confidence, and their features values of several hundred)
             too_few = in_view[:, -1].sum(-1) < MIN_VISIBLE
-            in_view[too_few] = True
+            in_view = torch.where(too_few[:, None, None], framed, in_view)
         uv, conf = self._corrupt(uv, gen) if self.noise else (uv, torch.ones(uv.shape[:-1], dtype=uv.dtype))
         if self.p_truncate > 0:
             conf = torch.where(in_view, conf, torch.zeros_like(conf))
         return uv, K, conf, X
 
     def _virtual(self, Xw: torch.Tensor, gen: torch.Generator):
-        X, uv, K, _ = place_in_virtual_cameras(Xw, gen, hfov_deg=self.hfov, depth_m=self.depth,
-                                               pitch_deg=self.pitch_deg, roll_deg=self.roll_deg)
-        return X, uv, K
+        return place_in_virtual_cameras(Xw, gen, hfov_deg=self.hfov, depth_m=self.depth,
+                                        pitch_deg=self.pitch_deg, roll_deg=self.roll_deg)
 
     def _corrupt(self, uv: torch.Tensor, gen: torch.Generator):
         B, T, J, _ = uv.shape
