@@ -132,3 +132,16 @@ def test_every_joint_with_a_confidence_is_in_the_frame(s1):
         size = 2 * K[:, None, :2, 2]
         inside = ((uv[:, -1] > -0.1 * size) & (uv[:, -1] < 1.1 * size)).all(-1)
         assert not ((conf[:, -1] > 0) & ~inside).any(), seed
+
+
+def test_lifter_in_view_flags_the_joints_the_network_received():
+    from perspose_rt.lifter import Lifter
+
+    conf = np.ones((2, 17))
+    conf[0, [2, 3, 5, 6]] = 0.0  # legs below the frame
+    conf[1, 9] = 0.05  # at the drop threshold: not received
+    flags = Lifter.in_view(conf)
+    assert flags.shape == (2, 17) and flags.dtype == bool
+    np.testing.assert_array_equal(~flags[0], np.isin(np.arange(17), [2, 3, 5, 6]))
+    np.testing.assert_array_equal(~flags[1], np.arange(17) == 9)
+    assert Lifter.in_view(None, n_frames=3).all()

@@ -24,7 +24,7 @@ import numpy as np
 
 from perspose_rt.errors import InputError, WeightsError
 from perspose_rt.lifter.config import LifterConfig
-from perspose_rt.lifter.encoding import N_JOINTS, decode, encode
+from perspose_rt.lifter.encoding import DROP_CONF, N_JOINTS, decode, encode
 from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL, read_lifter
 from perspose_rt.lifter.folded import folded_network
 
@@ -130,6 +130,25 @@ class Lifter:
             else:
                 out = torch.cat([model(x[i:i + _CHUNK]) for i in range(0, N, _CHUNK)])
         return decode(out.numpy(), enc)
+
+    @staticmethod
+    def in_view(confidence, n_frames: int | None = None) -> np.ndarray:
+        """The lifter's per-joint ``in_view`` flag: ``(N, 17)`` bool, True where the joint reached
+        the network (confidence above :data:`~perspose_rt.lifter.encoding.DROP_CONF`). The other
+        joints of :meth:`predict`'s output were not seen (out of the frame or dropped): the network
+        places them at the population's proportions, and they must be shown as guesses.
+
+        ``confidence``: ``(N, 17)`` as given to :meth:`predict`, or ``None`` (every joint seen;
+        then ``n_frames`` gives N).
+        """
+        if confidence is None:
+            if n_frames is None:
+                raise ValueError("in_view(None) needs n_frames")
+            return np.ones((int(n_frames), N_JOINTS), dtype=bool)
+        conf = np.asarray(confidence, dtype=np.float64)
+        if conf.ndim != 2 or conf.shape[1] != N_JOINTS:
+            raise InputError(f"confidence must be (N, 17), got {conf.shape}")
+        return conf > DROP_CONF
 
     def stream(self) -> LifterStream:
         """A causal live predictor holding the last ``window`` frames (one per person)."""
