@@ -52,6 +52,9 @@ PROJECTION_ARRAYS = {"joints_2d_proj": ("float32", ("J", 2))}
 VISIBILITY_ARRAYS = {"joint_in_view": ("bool", ("J",))}
 #: Present only when at least one frame has joint rotations (IK ran).
 ROTATION_ARRAYS = {"rotations": ("float32", ("J", 3, 3)), "rotations_valid": ("bool", ())}
+#: Present only when at least one frame has a rigid skeleton (the lifter's ``--rigid`` IK): its
+#: bone lengths and whether it had settled (docs/KINEMATICS.md, "One skeleton per track").
+SKELETON_ARRAYS = {"bone_lengths": ("float64", ("J",)), "skeleton_settled": ("bool", ())}
 #: Arrays with one row per frame and no person axis in either version.
 PER_FRAME = ("frame_index", "timestamp", "K")
 #: Version 2 only: the track of each person slot (−1 = empty).
@@ -164,9 +167,11 @@ class ResultWriter:
         self.version = 1 if self.max_people == 1 else 2
         self.meta: dict[str, Any] = dict(meta or {})
         self._specs = {**FRAME_ARRAYS, **PROJECTION_ARRAYS, **VISIBILITY_ARRAYS, **ROTATION_ARRAYS,
+                       **SKELETON_ARRAYS,
                        **(TRACK_ARRAYS if self.version == 2 else {})}
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in self._specs}
         self._has_rotations = False
+        self._has_skeleton = False
 
     def __len__(self) -> int:
         return min(len(v) for v in self._rows.values())  # complete rows only
@@ -219,6 +224,10 @@ class ResultWriter:
                 put("rotations", i, pose.rotations)
                 slots["rotations_valid"][i] = 1
                 self._has_rotations = True
+            if pose.bone_lengths is not None:
+                put("bone_lengths", i, pose.bone_lengths)
+                slots["skeleton_settled"][i] = bool(pose.skeleton_settled)
+                self._has_skeleton = True
         # The whole row is built above (a bad value raises before anything is appended); the
         # columns are then appended one by one, and a signal between two appends leaves a partial
         # row that __len__ and arrays() leave out.
@@ -232,10 +241,12 @@ class ResultWriter:
                 r[name].append(value[0] if self.version == 1 else value)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The per-frame arrays so far (``rotations`` only when some frame has them)."""
+        """The per-frame arrays so far (``rotations``, ``bone_lengths`` only when some frame has them)."""
         out = {}
         for name, (dtype, _) in self._specs.items():
             if name in ROTATION_ARRAYS and not self._has_rotations:
+                continue
+            if name in SKELETON_ARRAYS and not self._has_skeleton:
                 continue
             lead = () if name in PER_FRAME or self.version == 1 else (self.max_people,)
             rows = self._rows[name][:len(self)]
