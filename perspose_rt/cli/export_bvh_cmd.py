@@ -7,8 +7,8 @@ frames in between where it was not seen are interpolated and held as for one per
 
 A track with a rigid skeleton (the lifter's default ``--rigid``; the result's ``bone_lengths`` and
 ``skeleton_settled``) is written on the skeleton it settled on, so the file reproduces the
-result's joints from that frame on (docs/KINEMATICS.md, "One skeleton per track");
-``--settled-only`` leaves out the frames before it.
+result's joints (docs/KINEMATICS.md, "One skeleton per track"); ``--settled-only`` leaves out the
+frames computed before it settled (the result writer re-posed them on it).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--raw", action="store_true",
                         help="use the joints before smoothing (joints_cam_raw) instead of joints_cam")
     parser.add_argument("--settled-only", action="store_true",
-                        help="start the file at the frame where the track's rigid skeleton settled, so "
-                             "it reproduces every frame it holds (the frames before were posed on a "
-                             "skeleton still being fitted)")
+                        help="start the file at the frame where the track's rigid skeleton settled "
+                             "(the frames before it were computed on a skeleton still being fitted, and "
+                             "re-posed on the settled one when the result was written)")
     parser.add_argument("--track", type=int, metavar="ID",
                         help="only this track (a result of --max-people N > 1 holds several; default: "
                              "one BVH per track, OUT_track<ID>.bvh)")
@@ -133,12 +133,9 @@ def _export_track(args: argparse.Namespace, track: dict, fmt: str, fps: float, p
              "%.1f mm, 95th percentile %.1f mm", path, tid, n, fps, int(ex.filled.sum()),
              float(np.median(fit_mm)), float(np.percentile(fit_mm, 95)))
     if rest is not None:
-        err = 1000.0 * ex.fit_error_m
-        after = err[settled_at:][~ex.filled[settled_at:]]
-        log.info("track %d: one skeleton, settled at frame %d of the file; distance to the result's joints "
-                 "from there: max %.3f mm%s", tid, settled_at, float(after.max()) if after.size else 0.0,
-                 "" if settled_at == 0 else f"; before it (a skeleton still being fitted): 95th percentile "
-                 f"{np.percentile(err[:settled_at], 95):.1f} mm")
+        err = 1000.0 * ex.fit_error_m[~ex.filled]
+        log.info("track %d: written on the skeleton it settled on (frame %d of the file); distance to the "
+                 "result's joints: max %.3f mm", tid, settled_at, float(err.max()) if err.size else 0.0)
 
 
 def _settled_skeleton(track: dict, valid, start: int, raw: bool):

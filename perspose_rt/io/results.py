@@ -170,8 +170,11 @@ class ResultWriter:
                        **SKELETON_ARRAYS,
                        **(TRACK_ARRAYS if self.version == 2 else {})}
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in self._specs}
+        self._track_v1: list[int] = []  # version 1 stores no track ids; the re-posing needs them
         self._has_rotations = False
         self._has_skeleton = False
+        self._cameras: list[Any] = []  # per row: the frame's camera (None from add), to re-project
+        self.reposed_rows = 0
 
     def __len__(self) -> int:
         return min(len(v) for v in self._rows.values())  # complete rows only
@@ -192,10 +195,11 @@ class ResultWriter:
 
     def add_frame(self, frame: Frame, people: Sequence[Person]) -> None:
         """Append one frame from the pipeline with its people (each with a valid pose)."""
-        self._append(frame.index, frame.timestamp, frame.camera.K, people, tuple(frame.camera.resolution))
+        self._append(frame.index, frame.timestamp, frame.camera.K, people, tuple(frame.camera.resolution),
+                     frame.camera)
 
     def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, people: Sequence[Person],
-                image_size: tuple[int, int] | None = None) -> None:
+                image_size: tuple[int, int] | None = None, camera: Any = None) -> None:
         P = self.max_people
         people = sorted((q for q in people if q.pose is not None and q.pose.valid), key=lambda q: q.track_id)[:P]
         slots = {k: np.zeros((P, *self._shape(k))) for k in self._specs if k not in PER_FRAME}
@@ -232,6 +236,7 @@ class ResultWriter:
         # columns are then appended one by one, and a signal between two appends leaves a partial
         # row that __len__ and arrays() leave out.
         r = self._rows
+        self._cameras.append(camera)
         r["frame_index"].append(np.int64(frame_index))
         r["timestamp"].append(np.float64(timestamp))
         # the intrinsics are known even when nobody is in the frame
@@ -239,20 +244,61 @@ class ResultWriter:
         for name, value in slots.items():
             if name in r:
                 r[name].append(value[0] if self.version == 1 else value)
+            elif name == "track_id" and self.version == 1:
+                self._track_v1.append(int(value[0]))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The per-frame arrays so far (``rotations``, ``bone_lengths`` only when some frame has them)."""
+        """The per-frame arrays so far (``rotations``, ``bone_lengths`` only when some frame has them).
+
+        Frames of a track from before its rigid skeleton settled are re-posed on the settled
+        skeleton (:func:`~perspose_rt.kinematics.repose.repose_before_settled`; their rotations
+        and pelvis stay, ``joints_rel``, ``joints_2d_proj`` and ``bone_lengths`` follow), so every
+        frame of a track in the file is the forward kinematics of one skeleton;
+        :attr:`reposed_rows` counts them.
+        """
         out = {}
-        for name, (dtype, _) in self._specs.items():
+        for name in self._specs:
             if name in ROTATION_ARRAYS and not self._has_rotations:
                 continue
             if name in SKELETON_ARRAYS and not self._has_skeleton:
                 continue
             lead = () if name in PER_FRAME or self.version == 1 else (self.max_people,)
             rows = self._rows[name][:len(self)]
-            out[name] = (np.stack(rows).astype(dtype) if rows
-                         else np.zeros((0, *lead, *self._shape(name)), dtype=dtype))
-        return out
+            out[name] = np.stack(rows) if rows else np.zeros((0, *lead, *self._shape(name)))
+        if self._has_skeleton and self._has_rotations and len(self):
+            self._repose(out)
+        return {name: a.astype(self._specs[name][0]) for name, a in out.items()}
+
+    def _repose(self, out: dict[str, np.ndarray]) -> None:
+        """Re-pose (in place, float64 arrays) every track's frames before its skeleton settled."""
+        from perspose_rt.kinematics.repose import repose_before_settled
+
+        n = len(self)
+        v1 = self.version == 1
+        tids = np.asarray(self._track_v1[:n])[:, None] if v1 else out["track_id"].astype(np.int64)
+        people = {k: (out[k][:, None] if v1 else out[k]) for k in
+                  ("valid", "joints_cam", "joints_rel", "joints_2d_proj", "rotations", "rotations_valid",
+                   "bone_lengths", "skeleton_settled")}
+        self.reposed_rows = 0
+        for tid in np.unique(tids[tids >= 0]):
+            rows, slots = np.nonzero(tids == tid)
+            posed = (people["valid"][rows, slots] > 0) & (people["rotations_valid"][rows, slots] > 0) \
+                & np.any(people["bone_lengths"][rows, slots] > 0, axis=-1)
+            joints, changed = repose_before_settled(
+                people["joints_cam"][rows, slots], people["rotations"][rows, slots], posed,
+                people["bone_lengths"][rows, slots], people["skeleton_settled"][rows, slots] > 0)
+            if not changed.any():
+                continue
+            final = people["bone_lengths"][rows, slots][int(np.argmax(posed & (people["skeleton_settled"][rows, slots] > 0)))]
+            for i in np.flatnonzero(changed):
+                t, k = rows[i], slots[i]
+                people["joints_cam"][t, k] = joints[i]
+                people["joints_rel"][t, k] = joints[i] - joints[i, 0]
+                people["bone_lengths"][t, k] = final
+                cam = self._cameras[t]
+                people["joints_2d_proj"][t, k] = (cam.project(joints[i]) if cam is not None
+                                                  else _pinhole(out["K"][t], joints[i]))
+            self.reposed_rows += int(changed.sum())
 
     def save(self, path: str | os.PathLike[str], **extra_meta: Any) -> Path:
         """Write everything so far to ``path`` atomically; ``extra_meta`` is merged into the metadata."""
@@ -269,6 +315,8 @@ class ResultWriter:
             **self.meta,
             **extra_meta,
         }
+        if self._has_skeleton:
+            meta["skeleton_reposed_frames"] = self.reposed_rows
         if self.version == 2:
             meta["max_people"] = self.max_people
             meta["n_tracks"] = int(np.unique(arrays["track_id"][arrays["track_id"] >= 0]).size)
@@ -277,6 +325,12 @@ class ResultWriter:
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez_compressed(tmp, meta=np.array(meta_json), **arrays)
         return path
+
+
+def _pinhole(K: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(J, 2) pixels of (J, 3) camera-frame points through ``K`` (no distortion)."""
+    uvw = X @ np.asarray(K, dtype=np.float64).T
+    return uvw[:, :2] / uvw[:, 2:3]
 
 
 def load_result(path: str | os.PathLike[str]) -> Result:
