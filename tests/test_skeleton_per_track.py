@@ -165,6 +165,20 @@ def test_track_keeps_its_skeleton_through_new_segments() -> None:
         np.testing.assert_allclose(_bones(p.joints_cam), L[first, 1:], atol=1e-9)
 
 
+def test_skeleton_does_not_settle_while_its_latest_frames_disagree() -> None:
+    """8 frames of one size, then the lifter draws the person 30 % smaller: at frame 15 the
+    history's median is still the old size and has not moved for 10 frames, but the last 10 frames
+    say otherwise, so the skeleton waits until the evidence agrees (the new size)."""
+    rng = np.random.default_rng(10)
+    X = np.concatenate([_poses(rng, 8, POP), _poses(rng, 42, POP * 0.7)])
+    for scale_tol, size in ((0.1, 0.7), (10.0, 1.0)):  # with the check, and without it (old size)
+        out = _feed(IKStage(rigid=True, scale_tol=scale_tol), X, np.ones((50, 17)),
+                    PersonState(track_id=0, box=np.zeros(4)), new_segment_at=(0, 8))
+        first = int(np.argmax([p.skeleton_settled for p in out]))
+        np.testing.assert_allclose(out[first].bone_lengths, POP * size, atol=1e-9)
+        assert (first > 15) == (scale_tol < 1)
+
+
 # ---------------------------------------------------------------------------- BVH reproduces the result
 def _bvh_errors_mm(npz: Path, bvh: Path, settled_only: bool = False) -> tuple[np.ndarray, int]:
     """Per-frame-and-joint distance (mm) between the BVH read back independently and the result's

@@ -74,21 +74,23 @@ class IKStage(PerPersonStage):
 
     Args:
         rigid: output the skeleton's joints (see above).
-        prior_frames, min_frames, settle_frames, settle_tol, max_frames: the
+        prior_frames, min_frames, settle_frames, settle_tol, max_frames, scale_tol: the
             :class:`~perspose_rt.pipeline.track_skeleton.TrackSkeleton` settings.
     """
 
     name = "ik"
 
     def __init__(self, rigid: bool = False, prior_frames: int = 30, min_frames: int = 15,
-                 settle_frames: int = 10, settle_tol: float = 0.005, max_frames: int = 50) -> None:
+                 settle_frames: int = 10, settle_tol: float = 0.005, max_frames: int = 50,
+                 scale_tol: float = 0.1) -> None:
         from perspose_rt.kinematics import solve_ik_h36m17
         from perspose_rt.kinematics.skeleton import H36M17_DEFAULT_LENGTHS
 
         self._solve = solve_ik_h36m17
         self._settings = {"population": np.asarray(H36M17_DEFAULT_LENGTHS, dtype=np.float64),
                           "prior_frames": prior_frames, "min_frames": min_frames, "settle_frames": settle_frames,
-                          "settle_tol": settle_tol, "max_frames": max_frames}
+                          "settle_tol": settle_tol, "max_frames": max_frames,
+                          "scale_tol": scale_tol}
         self.rigid = rigid
         self.failures = 0
 

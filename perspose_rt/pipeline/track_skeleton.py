@@ -8,7 +8,10 @@ The rule (docs/KINEMATICS.md, "One skeleton per track"):
    measured median, weighted by their seen-frame count; bones seen rarely or never take the
    population's proportion of the seen bones. The lifter's guesses of unseen joints never enter.
 2. **Settled**: after at least ``min_frames`` frames, when no bone length has changed by more
-   than ``settle_tol`` metres over the last ``settle_frames`` frames, or at the latest after
+   than ``settle_tol`` metres over the last ``settle_frames`` frames and the size those frames
+   show on their own (their ``scale``) is within ``scale_tol`` of the whole history's (a median
+   does not move until new evidence is the majority: this keeps a track from settling while its
+   latest frames disagree, e.g. after a cut), or at the latest after
    ``max_frames`` frames (2 s at 25 fps by default), the skeleton is frozen: from that frame on,
    for the rest of the track, its joints are the forward kinematics of this one skeleton, and
    nothing is refitted.
@@ -46,6 +49,8 @@ class TrackSkeleton:
         settle_tol: largest change of any bone (metres) over ``settle_frames`` frames that
             counts as settled.
         max_frames: frames after which the skeleton settles whatever its changes.
+        scale_tol: largest relative difference between the last ``settle_frames`` frames' scale
+            and the history's that counts as settled.
 
     Attributes:
         lengths: (17,) current bone lengths (None before the first frame).
@@ -57,11 +62,12 @@ class TrackSkeleton:
 
     def __init__(self, population: np.ndarray, prior_frames: int = 30,
                  min_frames: int = 15, settle_frames: int = 10, settle_tol: float = 0.005,
-                 max_frames: int = 50) -> None:
+                 max_frames: int = 50, scale_tol: float = 0.1) -> None:
         self.population = np.asarray(population, dtype=np.float64)
         self.prior_frames = int(prior_frames)
         self.min_frames, self.settle_frames = int(min_frames), int(settle_frames)
         self.settle_tol, self.max_frames = float(settle_tol), int(max_frames)
+        self.scale_tol = float(scale_tol)
         self._joints: deque[np.ndarray] = deque(maxlen=int(max_frames))
         self._seen: deque[np.ndarray] = deque(maxlen=int(max_frames))
         self._recent: deque[np.ndarray] = deque(maxlen=self.settle_frames + 1)
@@ -91,6 +97,11 @@ class TrackSkeleton:
         if self.estimate is not None and self.frames >= self.min_frames:
             change = max(np.max(np.abs(r - lengths)) for r in self._recent)
             full = len(self._recent) == self._recent.maxlen
+            if full and change <= self.settle_tol:
+                k = self.settle_frames
+                latest = estimate_bone_lengths(X[-k:], S[-k:], H36M17_PARENTS, self.population, self.prior_frames,
+                                               H36M17_FLIP_PAIRS).scale
+                full = abs(latest / est.scale - 1.0) <= self.scale_tol  # NaN (nothing seen lately): False
             if (full and change <= self.settle_tol) or self.frames >= self.max_frames:
                 self.settled = True
                 self._joints.clear()
