@@ -143,7 +143,8 @@ class Person:
             not be estimated is removed from the frame instead).
         joints_cam_raw: ``(J, 3)`` camera-space joints before smoothing.
         new_segment: the first frame of this track, or the first after frames where it was not
-            seen: temporal state (lifter stream, smoother, skeleton fit) starts again.
+            seen: temporal state (lifter stream, smoother) starts again; the track's skeleton
+            (rigid IK) is kept.
     """
 
     track_id: int = -1

@@ -63,7 +63,8 @@ def test_unseen_legs_take_the_population_ratio_of_the_seen_bones() -> None:
 
 def test_a_bone_seen_in_few_frames_blends_by_its_count() -> None:
     """Known answer: the right and left forearms seen in 5 frames between them, 20 % longer than the
-    population ratio: length = (5 · 1.2 p + k · p) / (5 + k) with p the ratio's prediction."""
+    population ratio: length = (5 · 1.2 p + k · p) / (5 + k), p = 0.9 · population (the scale:
+    every other bone is 0.9 times the population's)."""
     n, k = 10, 15
     lengths = POP * 0.9
     lengths[[13, 16]] *= 1.2
@@ -74,17 +75,32 @@ def test_a_bone_seen_in_few_frames_blends_by_its_count() -> None:
     joint_seen[:2, 13] = True  # left wrist in 2
     est = estimate_bone_lengths(X, bone_seen(joint_seen, H36M17_PARENTS), H36M17_PARENTS, POP, k,
                                 H36M17_FLIP_PAIRS)
-    w = np.zeros(17)
-    w[1:] = n * 2  # every other bone: pairs pooled (2 n samples) ...
-    w[[7, 8, 9, 10]] = n  # ... and the unpaired spine, thorax, neck, head (n each)
-    w[[13, 16]] = 5
-    measured = lengths.copy()
-    scale = (w * measured).sum() / (w * POP).sum()
-    expect = (5 * lengths[13] + k * scale * POP[13]) / (5 + k)
-    assert est.counts[13] == est.counts[16] == 5
-    assert est.scale == pytest.approx(scale)
+    assert est.counts[13] == est.counts[16] == 5 and est.counts[2] == 2 * n and est.counts[7] == n
+    assert est.scale == pytest.approx(0.9)
+    expect = (5 * lengths[13] + k * 0.9 * POP[13]) / (5 + k)
     assert est.lengths[13] == pytest.approx(expect) and est.lengths[16] == pytest.approx(expect)
-    np.testing.assert_allclose(est.lengths[2], (2 * n * lengths[2] + k * scale * POP[2]) / (2 * n + k))
+    np.testing.assert_allclose(est.lengths[2], lengths[2])  # measured = predicted
+
+
+def test_scale_is_a_weighted_median_that_ignores_a_few_distorted_bones() -> None:
+    """Hips drawn at 0.4 times their length (seen, with the pelvis at the frame's edge) and legs
+    never seen: the scale, and so the legs, stay the person's (1.1 times the population)."""
+    from perspose_rt.kinematics.bone_prior import weighted_median
+
+    assert weighted_median(np.array([3.0, 1.0, 2.0]), np.array([1.0, 1.0, 1.0])) == 2.0
+    assert weighted_median(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 5.0])) == 3.0
+    assert weighted_median(np.array([1.0, 2.0]), np.array([1.0, 1.0])) == 1.0  # the lower one
+    assert weighted_median(np.array([5.0, 1.0]), np.array([0.0, 2.0])) == 1.0  # zero weight ignored
+    assert np.isnan(weighted_median(np.array([1.0]), np.array([0.0])))
+    X = _poses(np.random.default_rng(11), 20, POP * 1.1)
+    pelvis = X[:, :1]
+    X[:, [1, 4]] = pelvis + 0.4 * (X[:, [1, 4]] - pelvis)
+    joint_seen = np.ones((20, 17), bool)
+    joint_seen[:, LEG_JOINTS] = False
+    est = estimate_bone_lengths(X, bone_seen(joint_seen, H36M17_PARENTS), H36M17_PARENTS, POP, 30,
+                                H36M17_FLIP_PAIRS)
+    assert est.scale == pytest.approx(1.1)
+    np.testing.assert_allclose(est.lengths[LEG_BONES], POP[LEG_BONES] * 1.1, atol=1e-9)
 
 
 def test_nothing_seen_gives_no_scale() -> None:

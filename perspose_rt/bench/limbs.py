@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     from perspose_rt.bench.report import markdown_table, write_section
     from perspose_rt.checks import require_file
-    from perspose_rt.metrics.limbs import LIMB_RANGES_M, plausible_limb_share
+    from perspose_rt.metrics.limbs import LIMB_RANGES_M, limb_lengths, plausible_limb_share
     from perspose_rt.paths import shared_data_dir
     from perspose_rt.pipeline.sources import VideoFileSource
 
@@ -139,23 +139,26 @@ def run(args: argparse.Namespace) -> int:
     for name, r in ((f"whole frames ({height} rows)", whole), (f"cut at row {row} ({args.cut})", cut)):
         n = len(r["rigid"])
         if n == 0:
-            rows.append([name, r["frames"], 0, "–", "–", "–", "–"])
+            rows.append([name, r["frames"], 0, "–", "–", "–", "–", "–"])
             continue
         rig, raw = plausible_limb_share(r["rigid"]), plausible_limb_share(r["raw"])
         legs_seen = float(np.all(r["seen"][:, legs], axis=1).mean())
         per = ", ".join(f"{k} {100 * v:.0f} %" for k, v in rig.per_limb.items())
         per_raw = ", ".join(f"{k} {100 * v:.0f} %" for k, v in raw.per_limb.items())
+        last = " / ".join(f"{v.mean():.2f}" for v in limb_lengths(r["rigid"][-1]).values())
         rows.append([name, r["frames"], n, f"{100 * legs_seen:.0f} %", f"**{100 * rig.share:.1f} %**",
-                     f"{100 * raw.share:.1f} %", f"rigid: {per}; lifter: {per_raw}"])
+                     f"{100 * raw.share:.1f} %", last, f"rigid: {per}; lifter: {per_raw}"])
         printed.append(f"{name}: plausible limbs {100 * rig.share:.1f} % (rigid skeleton), "
                        f"{100 * raw.share:.1f} % (lifter output) of {n} frames with a person")
     table = markdown_table(["frames", "frames read", "with a person", "knees and ankles seen",
-                            "plausible limbs, rigid skeleton", "plausible limbs, lifter output", "per limb"],
+                            "plausible limbs, rigid skeleton", "plausible limbs, lifter output",
+                            "skeleton at the last frame: thigh / shin / upper arm / forearm (m)", "per limb"],
                            rows)
     ranges = ", ".join(f"{k} {lo:.2f}–{hi:.2f} m" for k, (lo, hi) in LIMB_RANGES_M.items())
     notes = (f"\nVideo: `{video.name}`. A frame counts when all eight limbs (both sides, seen or not) are in "
-             f"range: {ranges}. Target ≥ 95 %. *Rigid skeleton*: the result's `joints_cam` (the track's one "
-             "skeleton, docs/KINEMATICS.md); *lifter output*: `joints_cam_raw` (before smoothing and the "
+             f"range: {ranges}. Target ≥ 95 %. *Rigid skeleton*: the pipeline's `joints_cam` as each frame "
+             "leaves it (the track's skeleton, docs/KINEMATICS.md; before the writer re-poses the frames "
+             "from before it settled); *lifter output*: `joints_cam_raw` (before smoothing and the "
              "skeleton). Lifter weights: " + (str(args.lifter_weights) if args.lifter_weights else "shipped") + ".\n")
     print(table + notes)
     for line in printed:

@@ -9,9 +9,13 @@ Human3.6M mean skeleton, :data:`~perspose_rt.kinematics.skeleton.H36M17_DEFAULT_
 
 * ``measured[b]``: the median length of bone ``b`` over the frames where it was seen (a left/right
   pair pools the samples of both sides; its count is the sum of both sides' frames);
-* ``scale = Σ n_b · measured_b / Σ n_b · population_b`` over the seen bones, ``n_b`` their
-  seen-frame counts: the person's size relative to the population, each bone weighted by how
-  often it was seen and by its length (long bones are measured with less relative error);
+* ``scale``: the weighted median, over the seen bones, of ``measured_b / population_b`` with
+  weights ``n_b · population_b`` (``n_b`` their seen-frame counts): the person's size relative to
+  the population, each bone weighted by how often it was seen and by its length (long bones are
+  measured with less relative error). A median, because a lifter distorts some seen bones too:
+  with the pelvis at the frame's edge, the shipped lifter draws the hips at 0.4 times their
+  length and the shoulders at 0.7 (the shared skating video cut at the hips), and a mean would
+  carry that into every bone predicted from the scale;
 * ``predicted[b] = scale · population[b]``;
 * ``length[b] = (n_b · measured[b] + k · predicted[b]) / (n_b + k)``, ``k = prior_frames``: a bone
   seen in many more than ``k`` frames keeps its own length, a bone never seen takes the
@@ -59,6 +63,18 @@ def bone_seen(joint_seen: np.ndarray, parents: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The lower weighted median: the smallest value whose cumulative weight (values sorted)
+    reaches half the total. Entries of zero weight are ignored; NaN when none is left."""
+    v, w = np.asarray(values, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    if not keep.any():
+        return float("nan")
+    order = np.argsort(v[keep], kind="stable")
+    cum = np.cumsum(w[keep][order])
+    return float(v[keep][order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
 def estimate_bone_lengths(joints: np.ndarray, seen: np.ndarray, parents: tuple[int, ...],
                           population: np.ndarray, prior_frames: float,
                           flip_pairs: tuple[tuple[int, int], ...] = ()) -> BoneEstimate:
@@ -94,8 +110,7 @@ def estimate_bone_lengths(joints: np.ndarray, seen: np.ndarray, parents: tuple[i
             measured[list(g)] = np.median(samples)
             counts[list(g)] = samples.size
     w = counts.astype(np.float64)
-    denom = float((w * pop).sum())
-    scale = float((w * measured).sum() / denom) if denom > 0 else float("nan")
+    scale = weighted_median(measured[1:] / np.where(pop[1:] > 0, pop[1:], np.inf), (w * pop)[1:])
     predicted = scale * pop
     k = float(prior_frames)
     with np.errstate(invalid="ignore"):
