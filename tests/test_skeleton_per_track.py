@@ -310,3 +310,54 @@ def test_settled_only_needs_a_settled_skeleton(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no settled rigid skeleton" in err[0]
     assert main(["export-bvh", str(npz), str(tmp_path / "f.bvh")]) == 0  # without it: the fitted skeleton
+
+
+@pytest.mark.parametrize("max_people", [1, 2])
+def test_writer_reposes_each_track_on_its_own_skeleton(max_people: int) -> None:
+    """Two tracks of different sizes (side by side in a version-2 file; one after the other in a
+    version-1 file, which stores no track ids): each track's frames before its skeleton settled
+    are re-posed on that track's settled skeleton, and every frame of a track in the file is the
+    forward kinematics of one skeleton."""
+    from perspose_rt.io.results import ResultWriter
+    from perspose_rt.metrics.joints import H36M17_NAMES
+
+    rng = np.random.default_rng(12)
+    n = 40
+    sizes = {0: 1.0, 1: 0.8}
+    tracks = {k: _poses(rng, n, POP * s) + rng.normal(scale=0.01, size=(n, 17, 3)) for k, s in sizes.items()}
+    from perspose_rt.pipeline.post import ProjectStage
+
+    stage, project = IKStage(rigid=True), ProjectStage()
+    states = {k: PersonState(track_id=k, box=np.zeros(4)) for k in sizes}
+    writer = ResultWriter(17, {"joint_format": "h36m17", "joint_names": list(H36M17_NAMES)}, max_people=max_people)
+    schedule = ([[(0, i), (1, i)] for i in range(n)] if max_people == 2
+                else [[(0, i)] for i in range(n)] + [[(1, i)] for i in range(n)])
+    for t, people in enumerate(schedule):
+        packet = Packet(frame=Frame(t, t / 25, np.zeros((4, 4, 3), np.uint8), CAM, "t"), t_capture=0.0)
+        packet.people = []
+        for k, i in people:
+            x = tracks[k][i]
+            pose = PoseResult(t, t / 25, True, "h36m17", np.zeros(4), CAM.K, np.full((17, 2), 100.0), x.copy(),
+                              x - x[0], np.ones(17))
+            packet.people.append(Person(track_id=k, pose=pose, new_segment=i == 0))
+        packet.states = {k: states[k] for k, _ in people}
+        out = project(stage(packet))
+        writer.add_frame(out.frame, out.people)
+    a = writer.arrays()
+    tid = a["track_id"] if max_people == 2 else np.repeat([0, 1], n)[:, None]
+    add_axis = (lambda v: v) if max_people == 2 else (lambda v: v[:, None])
+    joints, lengths, settled = add_axis(a["joints_cam"]), add_axis(a["bone_lengths"]), add_axis(a["skeleton_settled"])
+    reposed = 0
+    for k, size in sizes.items():
+        rows, slots = np.nonzero(tid == k)
+        assert len(rows) == n
+        first = int(np.argmax(settled[rows, slots]))
+        reposed += first
+        final = lengths[rows[first], slots[first]].astype(np.float64)
+        np.testing.assert_allclose(lengths[rows, slots], np.broadcast_to(final, (n, 17)))
+        np.testing.assert_allclose(_bones(joints[rows, slots].astype(np.float64)), np.broadcast_to(final[1:], (n, 16)),
+                                   atol=1e-5)  # float32 storage
+        assert abs(final[2] / POP[2] - size) < 0.03
+    assert 0 < writer.reposed_rows == reposed
+    proj = add_axis(a["joints_2d_proj"])[tid >= 0]  # re-posed frames re-projected too
+    np.testing.assert_allclose(proj, CAM.project(add_axis(a["joints_cam"])[tid >= 0].astype(np.float64)), atol=1e-3)
