@@ -3,7 +3,8 @@
 The rule (docs/KINEMATICS.md, "One skeleton per track"):
 
 1. Every frame of the track until it settles adds its joints and which bones were seen (both
-   joints with confidence ≥ ``SEEN_CONF`` inside the frame) to the track's history, and the bone lengths are estimated again from it by
+   joints with confidence ≥ ``SEEN_CONF`` inside the frame) to the track's history, and the bone
+   lengths are estimated again from it by
    :func:`~perspose_rt.kinematics.bone_prior.estimate_bone_lengths`: seen bones keep their
    measured median, weighted by their seen-frame count; bones seen rarely or never take the
    population's proportion of the seen bones. The lifter's guesses of unseen joints never enter.
@@ -11,10 +12,9 @@ The rule (docs/KINEMATICS.md, "One skeleton per track"):
    than ``settle_tol`` metres over the last ``settle_frames`` frames and the size those frames
    show on their own (their ``scale``) is within ``scale_tol`` of the whole history's (a median
    does not move until new evidence is the majority: this keeps a track from settling while its
-   latest frames disagree, e.g. after a cut), or at the latest after
-   ``max_frames`` frames (2 s at 25 fps by default), the skeleton is frozen: from that frame on,
-   for the rest of the track, its joints are the forward kinematics of this one skeleton, and
-   nothing is refitted.
+   latest frames disagree, e.g. after a cut), or at the latest after ``max_frames`` frames (2 s
+   at 25 fps by default), the skeleton is frozen: from that frame on, for the rest of the track,
+   its joints are the forward kinematics of this one skeleton, and nothing is refitted.
 3. **Lost frames and shot cuts** (a new segment of the same track) keep everything: the history
    of an unsettled track goes on growing, so the scale after a cut is the median over all the
    evidence before and after it, and moves only as far as the new frames outweigh the old; a
