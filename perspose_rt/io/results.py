@@ -271,34 +271,14 @@ class ResultWriter:
 
     def _repose(self, out: dict[str, np.ndarray]) -> None:
         """Re-pose (in place, float64 arrays) every track's frames before its skeleton settled."""
-        from perspose_rt.kinematics.repose import repose_before_settled
+        from perspose_rt.kinematics.repose import repose_tracks
 
-        n = len(self)
         v1 = self.version == 1
-        tids = np.asarray(self._track_v1[:n])[:, None] if v1 else out["track_id"].astype(np.int64)
+        tids = np.asarray(self._track_v1[:len(self)])[:, None] if v1 else out["track_id"].astype(np.int64)
         people = {k: (out[k][:, None] if v1 else out[k]) for k in
                   ("valid", "joints_cam", "joints_rel", "joints_2d_proj", "rotations", "rotations_valid",
                    "bone_lengths", "skeleton_settled")}
-        self.reposed_rows = 0
-        for tid in np.unique(tids[tids >= 0]):
-            rows, slots = np.nonzero(tids == tid)
-            posed = (people["valid"][rows, slots] > 0) & (people["rotations_valid"][rows, slots] > 0) \
-                & np.any(people["bone_lengths"][rows, slots] > 0, axis=-1)
-            joints, changed = repose_before_settled(
-                people["joints_cam"][rows, slots], people["rotations"][rows, slots], posed,
-                people["bone_lengths"][rows, slots], people["skeleton_settled"][rows, slots] > 0)
-            if not changed.any():
-                continue
-            final = people["bone_lengths"][rows, slots][int(np.argmax(posed & (people["skeleton_settled"][rows, slots] > 0)))]
-            for i in np.flatnonzero(changed):
-                t, k = rows[i], slots[i]
-                people["joints_cam"][t, k] = joints[i]
-                people["joints_rel"][t, k] = joints[i] - joints[i, 0]
-                people["bone_lengths"][t, k] = final
-                cam = self._cameras[t]
-                people["joints_2d_proj"][t, k] = (cam.project(joints[i]) if cam is not None
-                                                  else _pinhole(out["K"][t], joints[i]))
-            self.reposed_rows += int(changed.sum())
+        self.reposed_rows = repose_tracks(people, tids, self._cameras, out["K"])
 
     def save(self, path: str | os.PathLike[str], **extra_meta: Any) -> Path:
         """Write everything so far to ``path`` atomically; ``extra_meta`` is merged into the metadata."""
@@ -325,12 +305,6 @@ class ResultWriter:
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez_compressed(tmp, meta=np.array(meta_json), **arrays)
         return path
-
-
-def _pinhole(K: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """(J, 2) pixels of (J, 3) camera-frame points through ``K`` (no distortion)."""
-    uvw = X @ np.asarray(K, dtype=np.float64).T
-    return uvw[:, :2] / uvw[:, 2:3]
 
 
 def load_result(path: str | os.PathLike[str]) -> Result:

@@ -49,3 +49,44 @@ def repose_before_settled(joints: np.ndarray, rotations: np.ndarray, posed: np.n
         x[before] = forward_kinematics(R, h36m17_skeleton(final), None, x[before, 0])
         changed = before
     return x, changed
+
+
+def repose_tracks(people: dict[str, np.ndarray], track_ids: np.ndarray, cameras, K: np.ndarray) -> int:
+    """Re-pose every track of a result's arrays in place (:func:`repose_before_settled` per track).
+
+    Args:
+        people: float64 arrays with a person axis ``(N, P, …)``: ``valid``, ``joints_cam``,
+            ``joints_rel``, ``joints_2d_proj``, ``rotations``, ``rotations_valid``,
+            ``bone_lengths``, ``skeleton_settled``; the changed frames get the re-posed joints,
+            their root-relative joints, their projection and the settled bone lengths.
+        track_ids: (N, P) int, −1 for an empty slot.
+        cameras: N cameras (``project(X)`` with lens distortion), or None where only ``K`` is known.
+        K: (N, 3, 3) intrinsics, for frames without a camera (pinhole projection).
+
+    Returns:
+        the number of person-frames re-posed.
+    """
+    total = 0
+    for tid in np.unique(track_ids[track_ids >= 0]):
+        rows, slots = np.nonzero(track_ids == tid)
+        lengths = people["bone_lengths"][rows, slots]
+        settled = people["skeleton_settled"][rows, slots] > 0
+        posed = (people["valid"][rows, slots] > 0) & (people["rotations_valid"][rows, slots] > 0) \
+            & np.any(lengths > 0, axis=-1)
+        joints, changed = repose_before_settled(people["joints_cam"][rows, slots], people["rotations"][rows, slots],
+                                                posed, lengths, settled)
+        if not changed.any():
+            continue
+        final = lengths[int(np.argmax(posed & settled))]
+        for i in np.flatnonzero(changed):
+            t, k, x = rows[i], slots[i], joints[i]
+            people["joints_cam"][t, k] = x
+            people["joints_rel"][t, k] = x - x[0]
+            people["bone_lengths"][t, k] = final
+            if cameras[t] is not None:
+                people["joints_2d_proj"][t, k] = cameras[t].project(x)
+            else:
+                uvw = x @ np.asarray(K[t], dtype=np.float64).T
+                people["joints_2d_proj"][t, k] = uvw[:, :2] / uvw[:, 2:3]
+        total += int(changed.sum())
+    return total
