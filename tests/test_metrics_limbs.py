@@ -55,3 +55,13 @@ def test_bench_cut_row() -> None:
             cut_row(bad, 720, np.array([1.0]))
     with pytest.raises(InputError, match="nobody"):
         cut_row("hips", 720, np.array([]))
+
+
+def test_bench_limbs_runs_on_the_real_video(video_path, capsys) -> None:
+    """The command end to end on 20 frames (whole, then cut at the hips), report left alone."""
+    from perspose_rt.cli import main
+
+    assert main(["bench", "limbs", "--video", str(video_path), "--max-frames", "20", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "whole frames (720 rows): plausible limbs" in out
+    assert "cut at row" in out and "(hips): plausible limbs" in out

@@ -26,12 +26,14 @@ HELP = "share of frames with plausible limb lengths on a real video, whole and c
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from perspose_rt.cli.validate import positive_int
+
     parser.add_argument("--video", type=Path, default=None,
                         help="video file (default: the shared figure-skating video, ../shared/data/videos)")
     parser.add_argument("--cut", default="hips", metavar="hips|F",
                         help="the cut-off version: 'hips' (default) cuts each frame at the pelvis's median "
                              "row in the whole-frame run; a number 0 < F < 1 keeps the top fraction F")
-    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
+    parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="only the first N frames")
     parser.add_argument("--lifter-weights", type=Path, metavar="JSON",
                         help="weights from `perspose-rt train-lifter` instead of the shipped ones")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
