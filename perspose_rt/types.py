@@ -90,6 +90,10 @@ class PoseResult:
         joints_2d_proj: ``(J, 2)`` the projection of the final ``joints_cam`` (after smoothing and
             the rigid skeleton) through the camera, lens distortion included: the 2D that matches
             the 3D. Set by the pipeline's ``project`` stage; ``None`` before it.
+        bone_lengths: ``(J,)`` metres: the track's skeleton whose forward kinematics
+            ``joints_cam`` is (rigid IK only; ``None`` otherwise). Index ``j``: the bone from
+            ``j``'s parent to ``j``.
+        skeleton_settled: that skeleton is the track's final one (it no longer changes).
     """
 
     frame_index: int
@@ -105,6 +109,8 @@ class PoseResult:
     rotations: np.ndarray | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     joints_2d_proj: np.ndarray | None = None
+    bone_lengths: np.ndarray | None = None
+    skeleton_settled: bool = False
 
 
 @dataclass
@@ -137,7 +143,8 @@ class Person:
             not be estimated is removed from the frame instead).
         joints_cam_raw: ``(J, 3)`` camera-space joints before smoothing.
         new_segment: the first frame of this track, or the first after frames where it was not
-            seen: temporal state (lifter stream, smoother, skeleton fit) starts again.
+            seen: temporal state (lifter stream, smoother) starts again; the track's skeleton
+            (rigid IK) is kept.
     """
 
     track_id: int = -1

@@ -278,7 +278,7 @@ def test_ik_stage_fits_a_skeleton_per_person(h36m_dir: Path) -> None:
             p.people.append(Person(track_id=k, pose=pose, new_segment=i == 0))
         p.states = states
         stage(p)
-    thigh = [states[k].skeleton.bone_lengths[2] for k in (0, 1)]  # hip → knee
+    thigh = [states[k].skeleton.lengths[2] for k in (0, 1)]  # hip → knee
     np.testing.assert_allclose(thigh[1] / thigh[0], 0.6, rtol=0.05)
 
 

@@ -4,6 +4,11 @@ One BVH per track: a file with one track (every version-1 file) writes ``OUT.bvh
 several writes ``OUT_track<ID>.bvh`` for each, and ``--track ID`` writes that one to ``OUT.bvh``.
 A track of a version-2 (multi-person) file spans the frames from its first to its last sighting;
 frames in between where it was not seen are interpolated and held as for one person.
+
+A track with a rigid skeleton (the lifter's default ``--rigid``; the result's ``bone_lengths`` and
+``skeleton_settled``) is written on the skeleton it settled on, so the file reproduces the
+result's joints (docs/KINEMATICS.md, "One skeleton per track"); ``--settled-only`` leaves out the
+frames computed before it settled (the result writer re-posed them on it).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "hips and shoulders then follow the rigid pelvis and thorax)")
     parser.add_argument("--raw", action="store_true",
                         help="use the joints before smoothing (joints_cam_raw) instead of joints_cam")
+    parser.add_argument("--settled-only", action="store_true",
+                        help="start the file at the frame where the track's rigid skeleton settled "
+                             "(the frames before it were computed on a skeleton still being fitted, and "
+                             "re-posed on the settled one when the result was written)")
     parser.add_argument("--track", type=int, metavar="ID",
                         help="only this track (a result of --max-people N > 1 holds several; default: "
                              "one BVH per track, OUT_track<ID>.bvh)")
@@ -99,11 +108,20 @@ def _export_track(args: argparse.Namespace, track: dict, fmt: str, fps: float, p
     key = "joints_cam_raw" if args.raw else "joints_cam"
     joints = np.asarray(track[key], dtype=np.float64)
     valid = np.asarray(track["valid"], dtype=bool)
+    start = 0
     if trim:  # the track's own span, not the whole recording
         seen = np.flatnonzero(valid)
-        joints, valid = joints[seen[0]:seen[-1] + 1], valid[seen[0]:seen[-1] + 1]
+        start, stop = seen[0], seen[-1] + 1
+        joints, valid = joints[start:stop], valid[start:stop]
+    rest, settled_at = _settled_skeleton(track, valid, start, args.raw)
+    if args.settled_only:
+        if rest is None:
+            raise InputError(f"{args.result}: track {tid} has no settled rigid skeleton (run the lifter "
+                             "with --rigid on a longer stretch of video); export without --settled-only")
+        joints, valid, settled_at = joints[settled_at:], valid[settled_at:], 0
     if fmt == "h36m17" and joints.shape[1:] == (17, 3):
-        ex = export_bvh(path, joints, valid, fps, units=args.units, attachments=not args.rigid_torso)
+        ex = export_bvh(path, joints, valid, fps, units=args.units, attachments=not args.rigid_torso,
+                        rest="fit" if rest is None else rest)
     elif fmt in ("perspose25", "smpl24") and joints.shape[1] in (24, 25):
         ex = export_bvh_smpl24(path, joints[:, :24], valid, fps, units=args.units)
     else:
@@ -114,3 +132,23 @@ def _export_track(args: argparse.Namespace, track: dict, fmt: str, fps: float, p
     log.info("wrote %s (track %d): %d frames at %.3g fps (%d invalid frames filled), skeleton fit median "
              "%.1f mm, 95th percentile %.1f mm", path, tid, n, fps, int(ex.filled.sum()),
              float(np.median(fit_mm)), float(np.percentile(fit_mm, 95)))
+    if rest is not None:
+        err = 1000.0 * ex.fit_error_m[~ex.filled]
+        log.info("track %d: written on the skeleton it settled on (frame %d of the file); distance to the "
+                 "result's joints: max %.3f mm", tid, settled_at, float(err.max()) if err.size else 0.0)
+
+
+def _settled_skeleton(track: dict, valid, start: int, raw: bool):
+    """(the rest skeleton the track's rigid IK settled on, its first frame in the span) or (None, 0)."""
+    import numpy as np
+
+    from perspose_rt.kinematics import h36m17_skeleton
+
+    if raw or "skeleton_settled" not in track:
+        return None, 0  # joints before smoothing are not the skeleton's
+    settled = np.asarray(track["skeleton_settled"], dtype=bool)[start:start + len(valid)] & valid
+    if not settled.any():
+        return None, 0
+    first = int(np.argmax(settled))
+    lengths = np.asarray(track["bone_lengths"], dtype=np.float64)[start + first]
+    return h36m17_skeleton(lengths), first

@@ -52,6 +52,9 @@ PROJECTION_ARRAYS = {"joints_2d_proj": ("float32", ("J", 2))}
 VISIBILITY_ARRAYS = {"joint_in_view": ("bool", ("J",))}
 #: Present only when at least one frame has joint rotations (IK ran).
 ROTATION_ARRAYS = {"rotations": ("float32", ("J", 3, 3)), "rotations_valid": ("bool", ())}
+#: Present only when at least one frame has a rigid skeleton (the lifter's ``--rigid`` IK): its
+#: bone lengths and whether it had settled (docs/KINEMATICS.md, "One skeleton per track").
+SKELETON_ARRAYS = {"bone_lengths": ("float64", ("J",)), "skeleton_settled": ("bool", ())}
 #: Arrays with one row per frame and no person axis in either version.
 PER_FRAME = ("frame_index", "timestamp", "K")
 #: Version 2 only: the track of each person slot (−1 = empty).
@@ -164,9 +167,14 @@ class ResultWriter:
         self.version = 1 if self.max_people == 1 else 2
         self.meta: dict[str, Any] = dict(meta or {})
         self._specs = {**FRAME_ARRAYS, **PROJECTION_ARRAYS, **VISIBILITY_ARRAYS, **ROTATION_ARRAYS,
+                       **SKELETON_ARRAYS,
                        **(TRACK_ARRAYS if self.version == 2 else {})}
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in self._specs}
+        self._track_v1: list[int] = []  # version 1 stores no track ids; the re-posing needs them
         self._has_rotations = False
+        self._has_skeleton = False
+        self._cameras: list[Any] = []  # per row: the frame's camera (None from add), to re-project
+        self.reposed_rows = 0
 
     def __len__(self) -> int:
         return min(len(v) for v in self._rows.values())  # complete rows only
@@ -187,10 +195,11 @@ class ResultWriter:
 
     def add_frame(self, frame: Frame, people: Sequence[Person]) -> None:
         """Append one frame from the pipeline with its people (each with a valid pose)."""
-        self._append(frame.index, frame.timestamp, frame.camera.K, people, tuple(frame.camera.resolution))
+        self._append(frame.index, frame.timestamp, frame.camera.K, people, tuple(frame.camera.resolution),
+                     frame.camera)
 
     def _append(self, frame_index: int, timestamp: float, K: np.ndarray | None, people: Sequence[Person],
-                image_size: tuple[int, int] | None = None) -> None:
+                image_size: tuple[int, int] | None = None, camera: Any = None) -> None:
         P = self.max_people
         people = sorted((q for q in people if q.pose is not None and q.pose.valid), key=lambda q: q.track_id)[:P]
         slots = {k: np.zeros((P, *self._shape(k))) for k in self._specs if k not in PER_FRAME}
@@ -219,10 +228,15 @@ class ResultWriter:
                 put("rotations", i, pose.rotations)
                 slots["rotations_valid"][i] = 1
                 self._has_rotations = True
+            if pose.bone_lengths is not None:
+                put("bone_lengths", i, pose.bone_lengths)
+                slots["skeleton_settled"][i] = bool(pose.skeleton_settled)
+                self._has_skeleton = True
         # The whole row is built above (a bad value raises before anything is appended); the
         # columns are then appended one by one, and a signal between two appends leaves a partial
         # row that __len__ and arrays() leave out.
         r = self._rows
+        self._cameras.append(camera)
         r["frame_index"].append(np.int64(frame_index))
         r["timestamp"].append(np.float64(timestamp))
         # the intrinsics are known even when nobody is in the frame
@@ -230,18 +244,41 @@ class ResultWriter:
         for name, value in slots.items():
             if name in r:
                 r[name].append(value[0] if self.version == 1 else value)
+            elif name == "track_id" and self.version == 1:
+                self._track_v1.append(int(value[0]))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The per-frame arrays so far (``rotations`` only when some frame has them)."""
+        """The per-frame arrays so far (``rotations``, ``bone_lengths`` only when some frame has them).
+
+        Frames of a track from before its rigid skeleton settled are re-posed on the settled
+        skeleton (:func:`~perspose_rt.kinematics.repose.repose_before_settled`; their rotations
+        and pelvis stay, ``joints_rel``, ``joints_2d_proj`` and ``bone_lengths`` follow), so every
+        frame of a track in the file is the forward kinematics of one skeleton;
+        :attr:`reposed_rows` counts them.
+        """
         out = {}
-        for name, (dtype, _) in self._specs.items():
+        for name in self._specs:
             if name in ROTATION_ARRAYS and not self._has_rotations:
+                continue
+            if name in SKELETON_ARRAYS and not self._has_skeleton:
                 continue
             lead = () if name in PER_FRAME or self.version == 1 else (self.max_people,)
             rows = self._rows[name][:len(self)]
-            out[name] = (np.stack(rows).astype(dtype) if rows
-                         else np.zeros((0, *lead, *self._shape(name)), dtype=dtype))
-        return out
+            out[name] = np.stack(rows) if rows else np.zeros((0, *lead, *self._shape(name)))
+        if self._has_skeleton and self._has_rotations and len(self):
+            self._repose(out)
+        return {name: a.astype(self._specs[name][0]) for name, a in out.items()}
+
+    def _repose(self, out: dict[str, np.ndarray]) -> None:
+        """Re-pose (in place, float64 arrays) every track's frames before its skeleton settled."""
+        from perspose_rt.kinematics.repose import repose_tracks
+
+        v1 = self.version == 1
+        tids = np.asarray(self._track_v1[:len(self)])[:, None] if v1 else out["track_id"].astype(np.int64)
+        people = {k: (out[k][:, None] if v1 else out[k]) for k in
+                  ("valid", "joints_cam", "joints_rel", "joints_2d_proj", "rotations", "rotations_valid",
+                   "bone_lengths", "skeleton_settled")}
+        self.reposed_rows = repose_tracks(people, tids, self._cameras, out["K"])
 
     def save(self, path: str | os.PathLike[str], **extra_meta: Any) -> Path:
         """Write everything so far to ``path`` atomically; ``extra_meta`` is merged into the metadata."""
@@ -258,6 +295,8 @@ class ResultWriter:
             **self.meta,
             **extra_meta,
         }
+        if self._has_skeleton:
+            meta["skeleton_reposed_frames"] = self.reposed_rows
         if self.version == 2:
             meta["max_people"] = self.max_people
             meta["n_tracks"] = int(np.unique(arrays["track_id"][arrays["track_id"] >= 0]).size)

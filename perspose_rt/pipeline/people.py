@@ -42,7 +42,7 @@ class PersonState:
         next_box: ``perspose``: the box predicted from this frame's 3D for the next frame.
         lifter_stream: the lifter's causal stream (``lift`` stage).
         smoother: the temporal filter (``smooth`` stage).
-        skeleton: the fitted bone lengths (``ik`` stage, :class:`~perspose_rt.pipeline.post.SkeletonFit`).
+        skeleton: the track's one skeleton (``ik`` stage, :class:`~perspose_rt.pipeline.track_skeleton.TrackSkeleton`).
     """
 
     track_id: int

@@ -9,13 +9,11 @@ person's own state (:class:`~perspose_rt.pipeline.people.PerPersonStage`).
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from perspose_rt.pipeline.people import PerPersonStage, PersonState
 from perspose_rt.smoothing import make_smoother
-from perspose_rt.types import Frame, Person
+from perspose_rt.types import SEEN_CONF, Frame, Person
 
 ROOT = 0  # pelvis in both joint formats (H36M-17 "Hip", PersPose-25 SMPL "pelvis")
 
@@ -57,20 +55,6 @@ class SmoothStage(PerPersonStage):
         return person
 
 
-class SkeletonFit:
-    """One track's skeleton of constant bone lengths (see :class:`IKStage`)."""
-
-    def __init__(self, window: int) -> None:
-        self.hist: deque[np.ndarray] = deque(maxlen=int(window))
-        self.rest = None
-        self.since_fit = 0
-        self.bone_lengths: np.ndarray | None = None
-
-    def clear(self) -> None:
-        self.hist.clear()
-        self.rest = None
-
-
 class IKStage(PerPersonStage):
     """Local joint rotations for H36M-17 poses (``perspose_rt.kinematics.solve_ik_h36m17``).
 
@@ -78,70 +62,58 @@ class IKStage(PerPersonStage):
     camera frame; leaves: identity). A frame whose IK gives non-finite values keeps
     ``rotations = None`` (the result file flags it with ``rotations_valid = False``).
 
-    With ``rigid=True`` the stage also *fits a skeleton of constant bone lengths* to each track
+    With ``rigid=True`` the stage also gives each track *one skeleton of constant bone lengths*
     (kinematic skeleton fitting, as in VNect) and replaces ``joints_cam`` by its forward
     kinematics, so bone lengths stay constant and the joints agree exactly with the rotations.
-    The bone lengths are the running median over the track's last ``window`` valid frames
-    (left/right averaged), blended with the H36M mean skeleton scaled to the measured torso
-    (weight ``prior_frames`` frames) so that the first frames of a track do not wobble. Every
-    person has their own fit (``PersonState.skeleton``); it is forgotten when the person is lost
-    (a new track segment starts a new fit).
-
-    The median moves slowly once a track is established, so after its first ``prior_frames``
-    frames the skeleton is refitted every ``refit_every`` frames (the IK's per-skeleton plan is
-    then reused in between).
+    The lengths come from the bones the camera saw, the rest from population proportions, and
+    are frozen once they settle (:class:`~perspose_rt.pipeline.track_skeleton.TrackSkeleton`,
+    whose module doc states the rule); the skeleton lives in ``PersonState.skeleton`` for the
+    track's whole life, through lost frames and cuts. ``pose.bone_lengths`` and
+    ``pose.skeleton_settled`` report it per frame (the result file stores them, and
+    ``export-bvh`` writes the settled skeleton).
 
     Args:
-        rigid: output the fitted skeleton's joints (see above).
-        window: frames of the running median.
-        prior_frames: weight of the proportion prior, in frames.
-        refit_every: frames between refits of an established track.
+        rigid: output the skeleton's joints (see above).
+        prior_frames, min_frames, settle_frames, settle_tol, max_frames, scale_tol: the
+            :class:`~perspose_rt.pipeline.track_skeleton.TrackSkeleton` settings.
     """
 
     name = "ik"
 
-    def __init__(self, rigid: bool = False, window: int = 150, prior_frames: int = 30,
-                 refit_every: int = 10) -> None:
-        from perspose_rt.kinematics import fit_bone_lengths, h36m17_skeleton, solve_ik_h36m17
+    def __init__(self, rigid: bool = False, prior_frames: int = 30, min_frames: int = 15,
+                 settle_frames: int = 10, settle_tol: float = 0.005, max_frames: int = 50,
+                 scale_tol: float = 0.1) -> None:
+        from perspose_rt.kinematics import solve_ik_h36m17
         from perspose_rt.kinematics.skeleton import H36M17_DEFAULT_LENGTHS
 
-        self._solve, self._fit, self._skeleton = solve_ik_h36m17, fit_bone_lengths, h36m17_skeleton
-        self._prior = np.asarray(H36M17_DEFAULT_LENGTHS, dtype=np.float64)
+        self._solve = solve_ik_h36m17
+        self._settings = {"population": np.asarray(H36M17_DEFAULT_LENGTHS, dtype=np.float64),
+                          "prior_frames": prior_frames, "min_frames": min_frames, "settle_frames": settle_frames,
+                          "settle_tol": settle_tol, "max_frames": max_frames,
+                          "scale_tol": scale_tol}
         self.rigid = rigid
-        self.prior_frames = int(prior_frames)
-        self.window = int(window)
-        self.refit_every = int(refit_every)
         self.failures = 0
 
-    def _lengths(self, fit: SkeletonFit) -> np.ndarray:
-        from perspose_rt.metrics.joints import H36M17_FLIP_PAIRS, H36M17_PARENTS
-
-        measured = self._fit(np.stack(fit.hist), H36M17_PARENTS, flip_pairs=H36M17_FLIP_PAIRS)
-        torso = [7, 8]  # hip→spine, spine→thorax: the bones a 2D→3D lifter measures best
-        prior = self._prior * (measured[torso].sum() / self._prior[torso].sum())
-        n, n0 = len(fit.hist), self.prior_frames
-        lengths = (n0 * prior + n * measured) / (n0 + n)
-        lengths[0] = 0.0
-        return lengths
-
     def process(self, person: Person, state: PersonState, frame: Frame) -> Person:
+        from perspose_rt.geometry.camera_math import in_frame
+        from perspose_rt.kinematics.bone_prior import bone_seen
+        from perspose_rt.metrics.joints import H36M17_PARENTS
+        from perspose_rt.pipeline.track_skeleton import TrackSkeleton
+
         pose = person.pose
         if pose.joint_format != "h36m17":
             return person
-        if state.skeleton is None:
-            state.skeleton = SkeletonFit(self.window)
-        elif person.new_segment:
-            state.skeleton.clear()
-        fit = state.skeleton
         X = np.asarray(pose.joints_cam, dtype=np.float64)
+        rest = None
         if self.rigid:
-            fit.hist.append(X)
-            fit.since_fit += 1
-            if fit.rest is None or len(fit.hist) <= self.prior_frames or fit.since_fit >= self.refit_every:
-                fit.bone_lengths = self._lengths(fit)
-                fit.rest = self._skeleton(fit.bone_lengths)
-                fit.since_fit = 0
-        res = self._solve(X[None], fit.rest if self.rigid else None)
+            if state.skeleton is None:  # kept through new segments: one skeleton per track
+                state.skeleton = TrackSkeleton(**self._settings)
+            fit = state.skeleton
+            seen = np.asarray(pose.confidence, dtype=np.float64) >= SEEN_CONF
+            seen &= in_frame(np.asarray(pose.joints_2d, dtype=np.float64), *frame.camera.resolution)
+            fit.update(X, bone_seen(seen, H36M17_PARENTS))
+            rest = fit.rest
+        res = self._solve(X[None], rest)
         rot = np.asarray(res.local_rotmats[0])
         if not np.all(np.isfinite(rot)):
             self.failures += 1
@@ -152,6 +124,8 @@ class IKStage(PerPersonStage):
             if np.all(np.isfinite(fk)):
                 pose.joints_cam = fk
                 pose.joints_rel = fk - fk[ROOT]
+                pose.bone_lengths = np.asarray(fit.lengths, dtype=np.float64).copy()
+                pose.skeleton_settled = fit.settled
         return person
 
 
