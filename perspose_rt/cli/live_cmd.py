@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", default="0", metavar="SRC",
                         help="webcam index (0), device (/dev/video2), stream URL (rtsp://…, http://…) "
                              "or sim:VIDEO (a simulated camera playing a video in real time)")
+    parser.add_argument("--sim-view", choices=("upper-body", "head", "hand"),
+                        help="with --camera sim:VIDEO|IMAGE: cut every frame to this view of the person first "
+                             "(upper-body: a desk camera, bottom edge at the hips), at --resolution (default "
+                             "640x480), with the intrinsics following the crop")
     parser.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="requested capture size")
     parser.add_argument("--fps", type=positive_float, help="requested capture rate (sim: delivery rate, default 30)")
     parser.add_argument("--retry", type=nonnegative_float, default=10.0, metavar="S",
@@ -211,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     check_estimator_inputs(options)
     w, h = args.resolution or (None, None)
     source = open_live_source(args.camera, Intrinsics(**camera_options(args)), width=w, height=h,
-                              fps=args.fps, retry_s=args.retry)
+                              fps=args.fps, retry_s=args.retry, sim_view=args.sim_view)
     try:
         stages, meta = build_stages(options, fps=source.fps)
     except BaseException:
