@@ -106,3 +106,26 @@ def test_the_search_runs_only_when_nobody_is_found_and_is_made_once():
 
 def test_without_search_a_miss_is_a_miss():
     assert DetectStage(_Fixed([]))(_packet()).people == []
+
+
+def test_a_limb_that_leaves_the_frame_is_not_seen_below_where_it_left():
+    from perspose_rt.pipeline.lifter_stages import limbs_attached
+
+    inside = np.ones(17, bool)
+    inside[1] = False  # right hip outside: right knee and ankle are not attached
+    inside[12] = False  # left elbow outside: left wrist is not attached
+    ok = limbs_attached(inside)
+    assert ok.tolist() == [j not in (1, 2, 3, 12, 13) for j in range(17)]
+    batch = np.stack([inside, np.ones(17, bool)])
+    assert limbs_attached(batch)[1].all() and (limbs_attached(batch)[0] == ok).all()
+
+
+def test_legs_folded_into_a_head_close_up_are_not_seen():
+    """BlazePose on a head close-up puts the hips below the frame and folds knees and ankles up
+    into it (seen on the skating video): they get confidence 0."""
+    det = _body(shift=(0.0, 250.0))  # hips and everything below them out of the frame ...
+    det.keypoints[[25, 26]] = [(300, 400), (340, 400)]  # ... but the knees inside
+    det.keypoints[[27, 28]] = [(300, 300), (340, 300)]  # and the ankles above them
+    person = DetectStage(_Fixed([det]))(_packet()).people[0]
+    conf = person.keypoints.confidence
+    assert np.all(conf[[1, 2, 3, 4, 5, 6]] == 0) and np.all(conf[[11, 14]] > 0.5)

@@ -28,13 +28,30 @@ if TYPE_CHECKING:
 
 JOINT_FORMAT = "h36m17"
 NUM_JOINTS = len(H36M17_NAMES)
+#: H36M-17 limb joints and the joint they hang from (knees from hips, ankles from knees, elbows
+#: from shoulders, wrists from elbows).
+LIMB_PARENTS = {2: 1, 3: 2, 5: 4, 6: 5, 12: 11, 13: 12, 15: 14, 16: 15}
+
+
+def limbs_attached(inside: np.ndarray) -> np.ndarray:
+    """``(..., 17)`` bool: the joint is inside the frame and, for a limb joint, so is every joint
+    of its limb between it and the torso (:data:`LIMB_PARENTS`).
+
+    A knee in the frame whose hip is outside it, or a wrist whose elbow is, is a joint BlazePose
+    folded into a close-up of a head or a hand (a real limb enters the frame from its root), so
+    it is not seen."""
+    ok = np.asarray(inside, dtype=bool).copy()
+    for j in sorted(LIMB_PARENTS):  # parents come first: 1 < 2 < 3, 4 < 5 < 6, 11 < 12 < 13, …
+        ok[..., j] &= ok[..., LIMB_PARENTS[j]]
+    return ok
 
 
 def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | None = None) -> Person | None:
     """A BlazePose detection → a :class:`Person` with H36M-17 keypoints (``None`` if not finite).
 
     ``image_size`` (w, h): joints outside the frame get confidence 0, as the lifter saw out-of-view
-    joints in training (MediaPipe still places them, with a middling visibility)."""
+    joints in training (MediaPipe still places them, with a middling visibility), and so do limb
+    joints whose limb leaves the frame between them and the torso (:func:`limbs_attached`)."""
     from perspose_rt.detect import blazepose_to_h36m
 
     if det.keypoints is None:
@@ -42,7 +59,7 @@ def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | 
     kp_img, conf = blazepose_to_h36m(np.asarray(det.keypoints), np.asarray(det.keypoint_conf))
     kp_img = np.asarray(kp_img, dtype=np.float64)
     if image_size is not None:
-        conf = np.where(in_frame(kp_img, *image_size), conf, 0.0)
+        conf = np.where(limbs_attached(in_frame(kp_img, *image_size)), conf, 0.0)
     kp = camera.undistort_points(kp_img) if camera.has_distortion else kp_img
     if not np.all(np.isfinite(kp)):
         return None
