@@ -129,3 +129,45 @@ def test_legs_folded_into_a_head_close_up_are_not_seen():
     person = DetectStage(_Fixed([det]))(_packet()).people[0]
     conf = person.keypoints.confidence
     assert np.all(conf[[1, 2, 3, 4, 5, 6]] == 0) and np.all(conf[[11, 14]] > 0.5)
+
+
+def test_photos_need_a_second_look_streams_do_not():
+    class _Confirming(_Search):
+        def __init__(self, ok):
+            super().__init__([])
+            self.ok, self.looks = ok, 0
+
+        def confirm(self, image, det):
+            self.looks += 1
+            return self.ok
+
+    for ok in (True, False):
+        search = _Confirming(ok)
+        stage = DetectStage(_Fixed([_body()]), lambda s=search: s, static=True)
+        assert len(stage(_packet()).people) == int(ok) and search.looks == 1
+        assert stage.rejected_by_second_look == int(not ok)
+        assert len(search.calls) == int(not ok)  # rejected: nobody left, so the search looks again
+    search = _Confirming(False)
+    stage = DetectStage(_Fixed([_body()]), lambda: search)  # a stream: no second look
+    assert len(stage(_packet()).people) == 1 and search.looks == 0
+
+
+def test_the_second_look_compares_only_the_landmarks_the_first_look_saw():
+    from perspose_rt.detect.search import ExtendedSearch
+
+    desk = _body(shift=(0.0, 150.0))  # knees and ankles below the frame
+    image = np.zeros((H, W, 3), np.uint8)
+
+    def again(legs_moved: float, arms_moved: float):
+        def detect(view_image):  # the body found again in the zoomed view, legs guessed elsewhere
+            from perspose_rt.detect.search import apply_affine, around_box_view
+
+            view = around_box_view(desk.bbox_xyxy, 1.5, 384)
+            kp = desk.keypoints.copy()
+            kp[25:29, 0] += legs_moved
+            kp[13:17, 0] += arms_moved
+            return [Detection(desk.bbox_xyxy, 0.9, apply_affine(view.M, kp), desk.keypoint_conf, "blazepose33")]
+        return detect
+
+    assert ExtendedSearch(again(200.0, 0.0)).confirm(image, desk)  # unseen legs may disagree
+    assert not ExtendedSearch(again(0.0, 200.0)).confirm(image, desk)  # seen arms may not

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup, search) and record it in docs/BENCHMARKS.md"
+HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup, search, desk) and record it in docs/BENCHMARKS.md"
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
@@ -20,6 +20,7 @@ BENCHES: list[tuple[str, str]] = [
     ("calib", "perspose_rt.calib.bench"),
     ("startup", "perspose_rt.bench.startup"),
     ("search", "perspose_rt.bench.search"),
+    ("desk", "perspose_rt.bench.desk"),
 ]
 
 

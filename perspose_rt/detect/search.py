@@ -306,6 +306,28 @@ class ExtendedSearch:
         self._failures += 1
         return SearchResult([], "", runs)
 
+    def confirm(self, image: np.ndarray, cand: Detection) -> bool:
+        """Whether a second, zoomed look at a whole-frame detection finds the same body, compared
+        on the body landmarks the first look saw (confident and inside the frame): a body
+        BlazePose invents around a blurred hand or a face does not survive it, a real one cut by
+        the frame's edge does (its unseen landmarks are guesses and are not compared)."""
+        c = self.config
+        h, w = image.shape[:2]
+        body = list(_BODY)
+        ref = np.asarray(cand.keypoints)[body]
+        seen = in_frame(ref, w, h) & (np.asarray(cand.keypoint_conf)[body] >= 0.5)
+        if seen.sum() < 2:
+            return False
+        size = float(np.ptp(ref[seen], axis=0).max())
+        view = around_box_view(cand.bbox_xyxy, 1.5, c.view_size)
+        for det in self.detect(view.render(image)):
+            if det.keypoints is None:
+                continue
+            again = np.asarray(to_original(det, view, w, h).keypoints)[body]
+            if np.median(np.linalg.norm(again[seen] - ref[seen], axis=1)) <= c.confirm_tol * size:
+                return True
+        return False
+
     def _confirmed(self, image: np.ndarray, cand: Detection) -> bool:
         """Whether a second look, zoomed on the candidate's box, finds the same body."""
         c = self.config

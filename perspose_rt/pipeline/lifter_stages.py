@@ -72,8 +72,13 @@ class DetectStage:
     """A detector on the full frame → ``packet.people`` (H36M-17 keypoints, no track yet).
 
     A detection that shows fewer than 4 body landmarks in the frame (a head or a hand alone) is
-    not a person to lift and is dropped. When nobody is left, the extended search (if given)
-    looks again around the last box, on zoomed tiles and on the turned frame
+    not a person to lift and is dropped. On photos (``static``) with the extended search, each
+    person must also survive a second, zoomed look
+    (:meth:`~perspose_rt.detect.search.ExtendedSearch.confirm`): BlazePose can invent a whole,
+    confident body around a blurred hand. (In a stream, limbs folded into a close-up are caught
+    by :func:`limbs_attached`, and a second look on every frame would double the cost.) When
+    nobody is left, the extended search looks again
+    around the last box, on zoomed tiles and on the turned frame
     (:mod:`perspose_rt.detect.search`); it pays its cost only on such frames.
 
     Args:
@@ -81,17 +86,27 @@ class DetectStage:
         search: ``None``, or a function that makes the
             :class:`~perspose_rt.detect.search.ExtendedSearch` (called on the first frame that
             needs it, so runs that never miss anyone never load its detector).
+        static: the frames are unrelated photos (each detection gets the second look).
     """
 
     name = "detect"
 
-    def __init__(self, detector: Detector, search: Callable[[], ExtendedSearch] | None = None) -> None:
+    def __init__(self, detector: Detector, search: Callable[[], ExtendedSearch] | None = None,
+                 static: bool = False) -> None:
         self.detector = detector
         self._make_search = search
         self._search: ExtendedSearch | None = None
         self._last_box: np.ndarray | None = None
+        self._static = static
         #: frames on which the extended search found someone the plain detector did not.
         self.found_by_search = 0
+        #: detections of new people that a second look did not confirm.
+        self.rejected_by_second_look = 0
+
+    def _get_search(self) -> ExtendedSearch:
+        if self._search is None:
+            self._search = self._make_search()
+        return self._search
 
     def __call__(self, p):
         from perspose_rt.detect.search import plausible_body
@@ -99,10 +114,12 @@ class DetectStage:
         image = p.frame.image
         h, w = image.shape[:2]
         found = [d for d in self.detector.detect(image, p.frame.timestamp) if plausible_body(d, w, h)]
+        if found and self._static and self._make_search is not None:
+            confirmed = [d for d in found if self._get_search().confirm(image, d)]
+            self.rejected_by_second_look += len(found) - len(confirmed)
+            found = confirmed
         if not found and self._make_search is not None:
-            if self._search is None:
-                self._search = self._make_search()
-            found = [d for d in self._search(image, self._last_box).detections if plausible_body(d, w, h)]
+            found = [d for d in self._get_search()(image, self._last_box).detections if plausible_body(d, w, h)]
             self.found_by_search += bool(found)
         elif found and self._search is not None:
             self._search.reset()
