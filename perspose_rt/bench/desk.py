@@ -6,7 +6,9 @@
    scores both recordings (:mod:`perspose_rt.bench.desk_scores`): upper-body jitter, arm bone
    lengths, the legs' ``joint_in_view`` and their jumps relative to the pelvis; and reports the
    live latency p50/p95 and drops;
-2. **throughput** — on the same desk frames, decoded and cut into memory first: MediaPipe pose
+2. **every frame** — the same scores with the frames fed as a file (nothing dropped: independent
+   of the machine's load; the numbers to compare lifters with), desk view and full frames;
+3. **throughput** — on the same desk frames, decoded and cut into memory first: MediaPipe pose
    alone next to the default pipeline (as ``bench pipeline`` does), best of ``--repeats``.
 
 ``--result NPZ`` only scores a recording made before (e.g. with other lifter weights). Rerun the
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from perspose_rt.bench.desk_scores import HEADER, result_scores, score_row
 from perspose_rt.bench.report import markdown_table, write_section
@@ -37,9 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=positive_float, default=25.0, help="simulated camera rate (default 25)")
     parser.add_argument("--repeats", type=positive_int, default=2, help="alternating throughput runs (best kept)")
     parser.add_argument("--lifter-weights", type=Path, help="a lifter from train-lifter instead of the shipped one")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="keep the live recordings here (default: a temp dir)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where the live recordings go (default: perspose-desk in the temp folder)")
     parser.add_argument("--result", type=Path, metavar="NPZ", help="only score this recording (no runs)")
-    parser.add_argument("--no-full", action="store_true", help="skip the full-frame reference run")
+    parser.add_argument("--no-full", action="store_true", help="skip the full-frame reference runs")
+    parser.add_argument("--no-live", action="store_true", help="skip the live runs (every-frame scores only)")
     parser.add_argument("--no-throughput", action="store_true", help="skip MediaPipe alone vs the pipeline")
     parser.add_argument("--no-report", action="store_true", help="do not update docs/BENCHMARKS.md")
 
@@ -96,6 +102,29 @@ def throughput(frames, cameras, repeats: int, lifter_weights: Path | None) -> li
     return rows
 
 
+def every_frame_scores(frames, cameras, lifter_weights: Path | None) -> dict:
+    """``{"final": …, "raw": …}`` scores of the default pipeline on every frame (a file source:
+    nothing dropped, so the numbers do not depend on the machine's load)."""
+    from perspose_rt.bench.desk_scores import desk_scores
+    from perspose_rt.bench.pipeline import pipeline_run
+    from perspose_rt.io.results import joints_in_view
+
+    n = len(frames)
+    final, raw = np.zeros((n, 17, 3)), np.zeros((n, 17, 3))
+    ok, seen, conf = np.zeros(n, bool), np.zeros((n, 17), bool), np.zeros((n, 17))
+
+    def collect(p) -> None:
+        if p.people:
+            i, q = p.frame.index, p.people[0]
+            final[i], raw[i], conf[i] = q.pose.joints_cam, q.joints_cam_raw, q.pose.confidence
+            seen[i] = joints_in_view(q.pose.confidence, q.pose.joints_2d, p.frame.camera.resolution)
+            ok[i] = True
+
+    pipeline_run(frames, cameras[0], cameras=cameras, on_result=collect, lifter_weights=lifter_weights)
+    fi = np.arange(n)
+    return {"final": desk_scores(final, fi, ok, seen, conf), "raw": desk_scores(raw, fi, ok, seen, conf)}
+
+
 def run(args: argparse.Namespace) -> int:
     from perspose_rt.io.results import load_result
 
@@ -109,11 +138,14 @@ def run(args: argparse.Namespace) -> int:
     full = decode_frames(args.video, MAX_DECODE)
     n = len(full)
     seconds = n / args.fps + 1.0  # one loop; rows of the next loop are left out of the scores
-    out = args.out or Path(tempfile.mkdtemp(prefix="perspose-desk-"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out or Path(tempfile.gettempdir()) / "perspose-desk"
     runs = [("desk", "upper-body", out / "desk.npz", ()),
             ("desk, no extended search", "upper-body", out / "desk_no_search.npz", ("--no-extended-search",))]
-    if not args.no_full:
+    if args.no_live:
+        runs = []
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+    if runs and not args.no_full:
         runs.append(("full frame (reference)", None, out / "full.npz", ()))
     score_rows, live_rows, commands = [], [], []
     for name, view, path, extra in runs:
@@ -127,22 +159,31 @@ def run(args: argparse.Namespace) -> int:
         lat = t["latency_ms"]
         live_rows.append([name, f"{t['throughput_fps']:.1f}", f"{lat['p50']:.1f} / {lat['p95']:.1f}",
                           f"{t['dropped']} / {t['frames_in']}"])
-    body = [f"Video: `{args.video.name}` ({n} frames), played by a simulated {args.fps:g} fps camera "
-            "(`live --camera sim:VIDEO`); the desk view cuts each frame to the person's upper body "
-            "(`--sim-view upper-body`: bottom edge at the hips, 640×480, intrinsics following the crop). "
-            "Live runs, each its own process:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n",
-            "Live (newest frame only; latency from capture to result):\n\n"
-            + markdown_table(["run", "results fps", "latency p50 / p95 ms", "dropped / frames in"], live_rows),
-            "Scores over one loop of the clip (frames consecutive to their neighbours only; `final` = "
+    body = [(f"Video: `{args.video.name}` ({n} frames); the desk view cuts each frame to the person's upper "
+            "body (`--sim-view upper-body`: bottom edge at the hips, 640×480, intrinsics following the crop). "
+            f"Lifter: {args.lifter_weights or 'the shipped one'}.\n")]
+    if runs:
+        body += [f"Live runs on a simulated {args.fps:g} fps camera (`live --camera sim:VIDEO`), each its own "
+                 "process:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n",
+                 "Live (newest frame only; latency from capture to result):\n\n"
+                 + markdown_table(["run", "results fps", "latency p50 / p95 ms", "dropped / frames in"], live_rows),
+                 "Scores over one loop of the clip (frames consecutive to their neighbours only; `final` = "
             "`joints_cam`, smoothed with the fitted skeleton; `raw` = the lifter's `joints_cam_raw`). "
-            "Jitter is the second difference of the shoulders, elbows and wrists, in camera space "
-            "(with the depth) and relative to the pelvis; legs = knees and ankles:\n\n"
-            + markdown_table(HEADER, score_rows)]
-    if not args.no_throughput:
-        from perspose_rt.camera import CameraModel
-        from perspose_rt.pipeline.sim_crop import cut_clip
+                 "Jitter is the second difference of the shoulders, elbows and wrists, in camera space "
+                 "(with the depth) and relative to the pelvis; legs = knees and ankles:\n\n"
+                 + markdown_table(HEADER, score_rows)]
+    from perspose_rt.camera import CameraModel
+    from perspose_rt.pipeline.sim_crop import cut_clip
 
-        clip = cut_clip(full, CameraModel.default(full[0].shape[1::-1], warn=False), "upper-body")
+    full_cam = CameraModel.default(full[0].shape[1::-1], warn=False)
+    clip = cut_clip(full, full_cam, "upper-body")
+    every = [("desk", every_frame_scores(clip.images, clip.cameras, args.lifter_weights))]
+    if not args.no_full:
+        every.append(("full frame (reference)", every_frame_scores(full, [full_cam] * n, args.lifter_weights)))
+    body.append(f"The same scores on **every frame** ({n}), the frames cut into memory and fed as a file "
+                "(nothing dropped: these do not depend on the machine's load; compare lifters with these):\n\n"
+                + markdown_table(HEADER, [score_row(name, k, s) for name, sc in every for k, s in sc.items()]))
+    if not args.no_throughput:
         rows = throughput(clip.images, clip.cameras, args.repeats, args.lifter_weights)
         body.append("Throughput on the same desk frames, cut into memory first (a file source: nothing "
                     f"dropped), best of {args.repeats}:\n\n" + markdown_table(
@@ -151,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
                          "frames with a person"], rows))
     text = "\n".join(body)
     print(text)
-    print(f"recordings in {out}", file=sys.stderr)
+    if runs:
+        print(f"recordings in {out}", file=sys.stderr)
     if not args.no_report:
         path = write_section("desk", "Desk camera (upper-body view) with the lifter", text)
         print(f"updated {path}", file=sys.stderr)
