@@ -112,7 +112,8 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
         search = (lambda: _extended_search(opts)) if opts.extended_search else None
-        stages = [StageChain(DetectStage(detector, search, static=opts.static_images), TrackStage(settings, static=opts.static_images)),
+        stages = [StageChain(DetectStage(detector, search, static=opts.static_images),
+                             TrackStage(settings, static=opts.static_images)),
                   LiftStage(lifter)]
     except BaseException:
         detector.close()
