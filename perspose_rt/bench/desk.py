@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where the live recordings go (default: perspose-desk in the temp folder)")
     parser.add_argument("--result", type=Path, metavar="NPZ", help="only score this recording (no runs)")
+    parser.add_argument("--loop", type=positive_int, metavar="N",
+                        help="with --result: score only frames 0..N-1 (one loop of a simulated camera that "
+                             "played N frames; a loop's restart would count as a jump)")
     parser.add_argument("--no-full", action="store_true", help="skip the full-frame reference runs")
     parser.add_argument("--no-live", action="store_true", help="skip the live runs (every-frame scores only)")
     parser.add_argument("--no-throughput", action="store_true", help="skip MediaPipe alone vs the pipeline")
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.result is not None:
         r = load_result(args.result)
-        rows = [score_row(args.result.name, k, s) for k, s in result_scores(r).items()]
+        rows = [score_row(args.result.name, k, s) for k, s in result_scores(r, max_frame_index=args.loop).items()]
         print(markdown_table(HEADER, rows))
         return 0
     from perspose_rt.pipeline.live_sources import decode_frames
