@@ -227,3 +227,23 @@ def test_real_small_person_is_found_by_tiles_where_the_plain_search_fails():
     err = np.median(np.linalg.norm(result.detections[0].keypoints[body] - expected[body], axis=1))
     size = np.ptp(expected[body], axis=0).max()
     assert err < 0.05 * size, (err, size)
+
+
+def test_a_budgeted_search_goes_on_where_it_stopped_at_the_next_call():
+    img, pts = _marked_image()
+    seen: list[tuple[int, int]] = []
+
+    def detect(view_img):  # the person is found only in the frame turned a quarter
+        seen.append(view_img.shape[:2])
+        return [_read_marks(view_img)] if view_img.shape[:2] == (W, H) else []
+
+    config = SearchConfig(tiles=(2,), rotations=(180, 90), min_body_px=1, confirm=False, max_runs=2)
+    search = ExtendedSearch(detect, config)
+    # views in order: 4 tiles, rot180, rot90 → two calls of 2 runs find nobody, the third finds
+    assert [search(img).runs for _ in range(2)] == [2, 2] and search._failures == 0
+    result = search(img)
+    assert result.found_by == "rot90" and result.runs == 2 and len(seen) == 6
+    np.testing.assert_array_equal(result.detections[0].keypoints, pts)
+    assert search(img).runs == 2 and len(seen) == 8  # found: the next search starts from the first view
+    empty = ExtendedSearch(lambda im: [], config)
+    assert [empty(img).runs for _ in range(3)] == [2, 2, 2] and empty._failures == 1  # one whole pass

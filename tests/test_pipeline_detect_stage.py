@@ -106,3 +106,68 @@ def test_the_search_runs_only_when_nobody_is_found_and_is_made_once():
 
 def test_without_search_a_miss_is_a_miss():
     assert DetectStage(_Fixed([]))(_packet()).people == []
+
+
+def test_a_limb_that_leaves_the_frame_is_not_seen_below_where_it_left():
+    from perspose_rt.pipeline.lifter_stages import limbs_attached
+
+    inside = np.ones(17, bool)
+    inside[1] = False  # right hip outside: right knee and ankle are not attached
+    inside[12] = False  # left elbow outside: left wrist is not attached
+    ok = limbs_attached(inside)
+    assert ok.tolist() == [j not in (1, 2, 3, 12, 13) for j in range(17)]
+    batch = np.stack([inside, np.ones(17, bool)])
+    assert limbs_attached(batch)[1].all() and (limbs_attached(batch)[0] == ok).all()
+
+
+def test_legs_folded_into_a_head_close_up_are_not_seen():
+    """BlazePose on a head close-up puts the hips below the frame and folds knees and ankles up
+    into it (seen on the skating video): they get confidence 0."""
+    det = _body(shift=(0.0, 250.0))  # hips and everything below them out of the frame ...
+    det.keypoints[[25, 26]] = [(300, 400), (340, 400)]  # ... but the knees inside
+    det.keypoints[[27, 28]] = [(300, 300), (340, 300)]  # and the ankles above them
+    person = DetectStage(_Fixed([det]))(_packet()).people[0]
+    conf = person.keypoints.confidence
+    assert np.all(conf[[1, 2, 3, 4, 5, 6]] == 0) and np.all(conf[[11, 14]] > 0.5)
+
+
+def test_photos_need_a_second_look_streams_do_not():
+    class _Confirming(_Search):
+        def __init__(self, ok):
+            super().__init__([])
+            self.ok, self.looks = ok, 0
+
+        def confirm(self, image, det):
+            self.looks += 1
+            return self.ok
+
+    for ok in (True, False):
+        search = _Confirming(ok)
+        stage = DetectStage(_Fixed([_body()]), lambda s=search: s, static=True)
+        assert len(stage(_packet()).people) == int(ok) and search.looks == 1
+        assert stage.rejected_by_second_look == int(not ok)
+        assert len(search.calls) == int(not ok)  # rejected: nobody left, so the search looks again
+    search = _Confirming(False)
+    stage = DetectStage(_Fixed([_body()]), lambda: search)  # a stream: no second look
+    assert len(stage(_packet()).people) == 1 and search.looks == 0
+
+
+def test_the_second_look_compares_only_the_landmarks_the_first_look_saw():
+    from perspose_rt.detect.search import ExtendedSearch
+
+    desk = _body(shift=(0.0, 150.0))  # knees and ankles below the frame
+    image = np.zeros((H, W, 3), np.uint8)
+
+    def again(legs_moved: float, arms_moved: float):
+        def detect(view_image):  # the body found again in the zoomed view, legs guessed elsewhere
+            from perspose_rt.detect.search import apply_affine, around_box_view
+
+            view = around_box_view(desk.bbox_xyxy, 1.5, 384)
+            kp = desk.keypoints.copy()
+            kp[25:29, 0] += legs_moved
+            kp[13:17, 0] += arms_moved
+            return [Detection(desk.bbox_xyxy, 0.9, apply_affine(view.M, kp), desk.keypoint_conf, "blazepose33")]
+        return detect
+
+    assert ExtendedSearch(again(200.0, 0.0)).confirm(image, desk)  # unseen legs may disagree
+    assert not ExtendedSearch(again(0.0, 200.0)).confirm(image, desk)  # seen arms may not

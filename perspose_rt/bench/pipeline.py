@@ -91,7 +91,8 @@ def mediapipe_alone(frames: list[np.ndarray]) -> tuple[float, Stats]:
 
 
 def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, live_fps: float | None = None,
-                 seconds: float | None = None, on_result=None, lifter_weights: Path | None = None):
+                 seconds: float | None = None, on_result=None, lifter_weights: Path | None = None,
+                 cameras: list | None = None, extended_search: bool = True):
     from perspose_rt.camera import DEFAULT_F35_MM
     from perspose_rt.pipeline.build import EstimatorOptions, build_stages
     from perspose_rt.pipeline.live_sources import SimulatedCamera
@@ -103,8 +104,9 @@ def pipeline_run(frames: list[np.ndarray], camera, total: int | None = None, liv
         source = SimulatedCamera(frames, fps=live_fps, num_frames=int(seconds * live_fps),
                                  intrinsics=Intrinsics(f35=DEFAULT_F35_MM))
     else:
-        source = ArraySource(frames, 25.0, camera, total=total)
-    stages, _ = build_stages(EstimatorOptions(lifter_weights=lifter_weights, rigid=True),  # the video/live default
+        source = ArraySource(frames, 25.0, camera, total=total, cameras=cameras)
+    stages, _ = build_stages(EstimatorOptions(lifter_weights=lifter_weights, rigid=True,  # the video/live default
+                                              extended_search=extended_search),
                                 fps=live_fps or 25.0)
     pipe = Pipeline(source, stages, queue_size=1 if live_fps else 2)
     valid = [0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup, search, limbs) and record it in docs/BENCHMARKS.md"
+HELP = "run a benchmark (model, lifter, pipeline, ik, calib, startup, search, limbs, desk) and record it in docs/BENCHMARKS.md"
 
 #: (benchmark name, importable module path)
 BENCHES: list[tuple[str, str]] = [
@@ -21,6 +21,7 @@ BENCHES: list[tuple[str, str]] = [
     ("startup", "perspose_rt.bench.startup"),
     ("search", "perspose_rt.bench.search"),
     ("limbs", "perspose_rt.bench.limbs"),
+    ("desk", "perspose_rt.bench.desk"),
 ]
 
 

@@ -209,6 +209,10 @@ class SearchConfig:
             person invented from a texture or a face does not survive a second, differently
             framed look. One more detector run per candidate.
         confirm_tol: that agreement threshold.
+        max_runs: at most about this many detector runs per call (``0``: no limit): the views
+            are tried one by one, and a search that runs out goes on where it stopped at the next
+            call, on the next frame (a live stream spreads the search over frames instead of
+            stalling on one); the first view that finds someone confirmed ends it.
     """
 
     around_last: bool = True
@@ -223,6 +227,7 @@ class SearchConfig:
     backoff_every: int = 5
     confirm: bool = True
     confirm_tol: float = 0.15
+    max_runs: int = 0
 
 
 @dataclass
@@ -252,6 +257,7 @@ class ExtendedSearch:
         self.config = config or SearchConfig()
         self._failures = 0
         self._skipped = 0
+        self._resume = 0
 
     def close(self) -> None:
         """Close the detector (when it has a ``close``)."""
@@ -263,6 +269,7 @@ class ExtendedSearch:
         """Forget the failure count (a new video, or someone was found by the plain search)."""
         self._failures = 0
         self._skipped = 0
+        self._resume = 0
 
     def stages(self, width: int, height: int, last_box: np.ndarray | None) -> list[list[View]]:
         """The groups of views tried in order; the search stops after the first group that finds
@@ -283,6 +290,8 @@ class ExtendedSearch:
             self._skipped += 1
             if self._skipped % max(c.backoff_every, 1):
                 return SearchResult([], "", 0)
+        if c.max_runs > 0:
+            return self._budgeted(image, last_box)
         h, w = image.shape[:2]
         runs = 0
         for group in self.stages(w, h, last_box):
@@ -305,6 +314,54 @@ class ExtendedSearch:
                 return SearchResult(suppress_duplicates(found), group[0].name, runs)
         self._failures += 1
         return SearchResult([], "", runs)
+
+    def _budgeted(self, image: np.ndarray, last_box: np.ndarray | None) -> SearchResult:
+        """The search with ``max_runs``: view by view from where the last call stopped."""
+        c = self.config
+        h, w = image.shape[:2]
+        views = [v for group in self.stages(w, h, last_box) for v in group]
+        i = self._resume if self._resume < len(views) else 0
+        runs = 0
+        while i < len(views) and runs < c.max_runs:
+            view = views[i]
+            i += 1
+            runs += 1
+            found = [to_original(det, view, w, h) for det in self.detect(view.render(image))
+                     if body_seen(det, view, min_joints=c.min_body_joints, min_extent_px=c.min_body_px)]
+            if found and c.confirm:
+                runs += len(found)
+                found = [cand for cand in found if self._confirmed(image, cand)]
+            if found:
+                self.reset()
+                return SearchResult(suppress_duplicates(found), view.name, runs)
+        if i >= len(views):  # a whole pass found nobody
+            self._resume = 0
+            self._failures += 1
+        else:
+            self._resume = i
+        return SearchResult([], "", runs)
+
+    def confirm(self, image: np.ndarray, cand: Detection) -> bool:
+        """Whether a second, zoomed look at a whole-frame detection finds the same body, compared
+        on the body landmarks the first look saw (confident and inside the frame): a body
+        BlazePose invents around a blurred hand or a face does not survive it, a real one cut by
+        the frame's edge does (its unseen landmarks are guesses and are not compared)."""
+        c = self.config
+        h, w = image.shape[:2]
+        body = list(_BODY)
+        ref = np.asarray(cand.keypoints)[body]
+        seen = in_frame(ref, w, h) & (np.asarray(cand.keypoint_conf)[body] >= 0.5)
+        if seen.sum() < 2:
+            return False
+        size = float(np.ptp(ref[seen], axis=0).max())
+        view = around_box_view(cand.bbox_xyxy, 1.5, c.view_size)
+        for det in self.detect(view.render(image)):
+            if det.keypoints is None:
+                continue
+            again = np.asarray(to_original(det, view, w, h).keypoints)[body]
+            if np.median(np.linalg.norm(again[seen] - ref[seen], axis=1)) <= c.confirm_tol * size:
+                return True
+        return False
 
     def _confirmed(self, image: np.ndarray, cand: Detection) -> bool:
         """Whether a second look, zoomed on the candidate's box, finds the same body."""

@@ -52,6 +52,9 @@ class EstimatorOptions:
         max_people: most people tracked at once (1 … 10).
         extended_search: lifter: when the detector finds nobody, search again around the last
             box, on zoomed tiles and on the turned frame (:mod:`perspose_rt.detect.search`).
+        search_runs: lifter: at most about this many detector runs of the extended search per
+            frame, the rest on the next frames (``0``: no limit; ``live`` sets one, so a miss
+            never stalls the stream).
     """
 
     name: str = "lifter"
@@ -68,6 +71,7 @@ class EstimatorOptions:
     smpl_dir: Path | None = None
     max_people: int = 1
     extended_search: bool = True
+    search_runs: int = 0
 
 
 def _sha256(path: Path) -> str:
@@ -108,7 +112,8 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
         search = (lambda: _extended_search(opts)) if opts.extended_search else None
-        stages = [StageChain(DetectStage(detector, search), TrackStage(settings, static=opts.static_images)),
+        stages = [StageChain(DetectStage(detector, search, static=opts.static_images),
+                             TrackStage(settings, static=opts.static_images)),
                   LiftStage(lifter)]
     except BaseException:
         detector.close()
@@ -120,10 +125,11 @@ def _extended_search(opts: EstimatorOptions):
     """The second-chance search of the detect stage, with its own photo-mode BlazePose (its views
     are unrelated images: they must not disturb the tracking detector's state)."""
     from perspose_rt.detect import BlazePoseDetector
-    from perspose_rt.detect.search import ExtendedSearch
+    from perspose_rt.detect.search import ExtendedSearch, SearchConfig
 
     return ExtendedSearch(BlazePoseDetector(static_image_mode=True,
-                                            min_detection_confidence=opts.min_detection_confidence))
+                                            min_detection_confidence=opts.min_detection_confidence),
+                          SearchConfig(max_runs=opts.search_runs))
 
 
 def make_detector(opts: EstimatorOptions, static: bool, smooth_landmarks: bool | None = None):

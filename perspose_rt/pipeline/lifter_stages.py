@@ -28,13 +28,30 @@ if TYPE_CHECKING:
 
 JOINT_FORMAT = "h36m17"
 NUM_JOINTS = len(H36M17_NAMES)
+#: H36M-17 limb joints and the joint they hang from (knees from hips, ankles from knees, elbows
+#: from shoulders, wrists from elbows).
+LIMB_PARENTS = {2: 1, 3: 2, 5: 4, 6: 5, 12: 11, 13: 12, 15: 14, 16: 15}
+
+
+def limbs_attached(inside: np.ndarray) -> np.ndarray:
+    """``(..., 17)`` bool: the joint is inside the frame and, for a limb joint, so is every joint
+    of its limb between it and the torso (:data:`LIMB_PARENTS`).
+
+    A knee in the frame whose hip is outside it, or a wrist whose elbow is, is a joint BlazePose
+    folded into a close-up of a head or a hand (a real limb enters the frame from its root), so
+    it is not seen."""
+    ok = np.asarray(inside, dtype=bool).copy()
+    for j in sorted(LIMB_PARENTS):  # parents come first: 1 < 2 < 3, 4 < 5 < 6, 11 < 12 < 13, …
+        ok[..., j] &= ok[..., LIMB_PARENTS[j]]
+    return ok
 
 
 def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | None = None) -> Person | None:
     """A BlazePose detection → a :class:`Person` with H36M-17 keypoints (``None`` if not finite).
 
     ``image_size`` (w, h): joints outside the frame get confidence 0, as the lifter saw out-of-view
-    joints in training (MediaPipe still places them, with a middling visibility)."""
+    joints in training (MediaPipe still places them, with a middling visibility), and so do limb
+    joints whose limb leaves the frame between them and the torso (:func:`limbs_attached`)."""
     from perspose_rt.detect import blazepose_to_h36m
 
     if det.keypoints is None:
@@ -42,7 +59,7 @@ def person_from_detection(det: Detection, camera, image_size: tuple[int, int] | 
     kp_img, conf = blazepose_to_h36m(np.asarray(det.keypoints), np.asarray(det.keypoint_conf))
     kp_img = np.asarray(kp_img, dtype=np.float64)
     if image_size is not None:
-        conf = np.where(in_frame(kp_img, *image_size), conf, 0.0)
+        conf = np.where(limbs_attached(in_frame(kp_img, *image_size)), conf, 0.0)
     kp = camera.undistort_points(kp_img) if camera.has_distortion else kp_img
     if not np.all(np.isfinite(kp)):
         return None
@@ -55,8 +72,13 @@ class DetectStage:
     """A detector on the full frame → ``packet.people`` (H36M-17 keypoints, no track yet).
 
     A detection that shows fewer than 4 body landmarks in the frame (a head or a hand alone) is
-    not a person to lift and is dropped. When nobody is left, the extended search (if given)
-    looks again around the last box, on zoomed tiles and on the turned frame
+    not a person to lift and is dropped. On photos (``static``) with the extended search, each
+    person must also survive a second, zoomed look
+    (:meth:`~perspose_rt.detect.search.ExtendedSearch.confirm`): BlazePose can invent a whole,
+    confident body around a blurred hand. (In a stream, limbs folded into a close-up are caught
+    by :func:`limbs_attached`, and a second look on every frame would double the cost.) When
+    nobody is left, the extended search looks again
+    around the last box, on zoomed tiles and on the turned frame
     (:mod:`perspose_rt.detect.search`); it pays its cost only on such frames.
 
     Args:
@@ -64,17 +86,27 @@ class DetectStage:
         search: ``None``, or a function that makes the
             :class:`~perspose_rt.detect.search.ExtendedSearch` (called on the first frame that
             needs it, so runs that never miss anyone never load its detector).
+        static: the frames are unrelated photos (each detection gets the second look).
     """
 
     name = "detect"
 
-    def __init__(self, detector: Detector, search: Callable[[], ExtendedSearch] | None = None) -> None:
+    def __init__(self, detector: Detector, search: Callable[[], ExtendedSearch] | None = None,
+                 static: bool = False) -> None:
         self.detector = detector
         self._make_search = search
         self._search: ExtendedSearch | None = None
         self._last_box: np.ndarray | None = None
+        self._static = static
         #: frames on which the extended search found someone the plain detector did not.
         self.found_by_search = 0
+        #: detections of new people that a second look did not confirm.
+        self.rejected_by_second_look = 0
+
+    def _get_search(self) -> ExtendedSearch:
+        if self._search is None:
+            self._search = self._make_search()
+        return self._search
 
     def __call__(self, p):
         from perspose_rt.detect.search import plausible_body
@@ -82,10 +114,12 @@ class DetectStage:
         image = p.frame.image
         h, w = image.shape[:2]
         found = [d for d in self.detector.detect(image, p.frame.timestamp) if plausible_body(d, w, h)]
+        if found and self._static and self._make_search is not None:
+            confirmed = [d for d in found if self._get_search().confirm(image, d)]
+            self.rejected_by_second_look += len(found) - len(confirmed)
+            found = confirmed
         if not found and self._make_search is not None:
-            if self._search is None:
-                self._search = self._make_search()
-            found = [d for d in self._search(image, self._last_box).detections if plausible_body(d, w, h)]
+            found = [d for d in self._get_search()(image, self._last_box).detections if plausible_body(d, w, h)]
             self.found_by_search += bool(found)
         elif found and self._search is not None:
             self._search.reset()

@@ -44,7 +44,12 @@ class LiveSource:
         self._first: np.ndarray | None = first
         h, w = first.shape[:2]
         self.resolution = (w, h)
-        self.camera = (intrinsics or Intrinsics()).resolve(self.resolution)
+        self.camera = self._given_camera() or (intrinsics or Intrinsics()).resolve(self.resolution)
+
+    def _given_camera(self):
+        """The camera of the first frame when the source knows it itself (else resolved from the
+        user's intrinsics)."""
+        return
 
     def _open(self) -> bool:
         raise NotImplementedError
@@ -150,20 +155,27 @@ class SimulatedCamera(LiveSource):
         num_frames: total frames before the end of input (``None``: forever).
         intrinsics: the user's ``--calib/--fov/--f35``.
         max_decode: at most this many frames are decoded from a video (kept in memory).
+        cameras: each image's own camera (e.g. views cut by :mod:`perspose_rt.pipeline.sim_crop`,
+            whose principal point moves with the crop); ``intrinsics`` are then not used.
+        name: what the camera is called in messages and results.
     """
 
     def __init__(self, frames: str | Path | list[np.ndarray], fps: float = 30.0, *,
                  num_frames: int | None = None, intrinsics: Intrinsics | None = None,
                  disconnect_after: int | None = None, reconnect: bool = False, retry_s: float = 1.0,
-                 max_decode: int = 300) -> None:
+                 max_decode: int = 300, cameras: list | None = None, name: str | None = None) -> None:
         if isinstance(frames, str | Path):
             self._images = decode_frames(Path(frames), max_decode)
-            name = f"simulated camera ({Path(frames).name} at {fps:g} fps)"
+            name = name or f"simulated camera ({Path(frames).name} at {fps:g} fps)"
         else:
             self._images = list(frames)
-            name = f"simulated camera ({fps:g} fps)"
+            name = name or f"simulated camera ({fps:g} fps)"
         if not self._images:
             raise InputError("simulated camera: no frames")
+        if cameras is not None and len(cameras) != len(self._images):
+            raise ValueError(f"{len(cameras)} cameras for {len(self._images)} frames")
+        self._cameras = None if cameras is None else list(cameras)
+        self._last = 0
         self.fps = float(fps)
         self.num_frames = num_frames
         self.disconnect_after = disconnect_after
@@ -200,9 +212,13 @@ class SimulatedCamera(LiveSource):
             self._t0 = now - self._delivered / self.fps
         elif due > now:
             time.sleep(due - now)
-        img = self._images[self._delivered % len(self._images)]
+        self._last = self._delivered % len(self._images)
+        img = self._images[self._last]
         self._delivered += 1
         return img
+
+    def _given_camera(self):
+        return None if self._cameras is None else self._cameras[0]
 
     def _release(self) -> None:
         pass
@@ -210,7 +226,10 @@ class SimulatedCamera(LiveSource):
     def read(self) -> Frame | None:
         if self.num_frames is not None and self._index >= self.num_frames:
             return None
-        return super().read()
+        frame = super().read()
+        if frame is not None and self._cameras is not None:
+            frame.camera = self._cameras[self._last]
+        return frame
 
 
 def decode_frames(path: Path, limit: int) -> list[np.ndarray]:
@@ -232,12 +251,19 @@ def decode_frames(path: Path, limit: int) -> list[np.ndarray]:
 
 def open_live_source(spec: str, intrinsics: Intrinsics | None = None, *, width: int | None = None,
                      height: int | None = None, fps: float | None = None,
-                     retry_s: float = 10.0) -> LiveSource:
+                     retry_s: float = 10.0, sim_view: str | None = None) -> LiveSource:
     """A live source from the ``--camera`` argument.
 
     ``0``/``1``… → webcam index; ``/dev/videoN`` → device; ``rtsp://``/``http(s)://``… → stream;
     ``sim:PATH`` → :class:`SimulatedCamera` playing a video (or an image) at ``fps`` (default 30).
+    ``sim_view`` (``upper-body``, ``head``, ``hand``; only with ``sim:``) cuts every frame to that
+    view of the person first (:func:`open_sim_view`).
     """
+    if sim_view is not None and not spec.startswith("sim:"):
+        raise InputError(f"--sim-view works with a simulated camera (--camera sim:VIDEO), not with {spec}")
+    if spec.startswith("sim:") and sim_view is not None:
+        return open_sim_view(Path(spec[4:]), sim_view, intrinsics, size=(width or 640, height or 480),
+                             fps=fps or 30.0)
     if spec.startswith("sim:"):
         path = Path(spec[4:])
         if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
@@ -248,3 +274,26 @@ def open_live_source(spec: str, intrinsics: Intrinsics | None = None, *, width: 
         return SimulatedCamera(path, fps or 30.0, intrinsics=intrinsics)
     target: int | str = int(spec) if spec.isdigit() else spec
     return CameraSource(target, intrinsics, width=width, height=height, fps=fps, retry_s=retry_s)
+
+
+def open_sim_view(path: Path, region: str, intrinsics: Intrinsics | None = None, *,
+                  size: tuple[int, int] = (640, 480), fps: float = 30.0, max_decode: int = 300) -> SimulatedCamera:
+    """A simulated camera showing ``region`` (``upper-body``: a desk camera; ``head``; ``hand``) of
+    the person in a video or photo, cut from each frame at ``size`` with each frame's intrinsics
+    following the crop (:func:`perspose_rt.pipeline.sim_crop.cut_clip`). The full frames'
+    intrinsics are the user's (``--calib/--fov/--f35``; a photo's EXIF or file-name tag)."""
+    from perspose_rt.pipeline.sim_crop import cut_clip
+
+    if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+        img = cv2.imread(str(path))
+        if img is None:
+            raise InputError(f"cannot read image {path}")
+        frames, image_path = [img], path
+    else:
+        frames, image_path = decode_frames(path, max_decode), None
+    h, w = frames[0].shape[:2]
+    camera = (intrinsics or Intrinsics()).resolve((w, h), image_path=image_path)
+    log.info("cutting %d frame(s) of %s to the %s view", len(frames), path.name, region)
+    clip = cut_clip(frames, camera, region, size, static=image_path is not None)
+    return SimulatedCamera(clip.images, fps, cameras=clip.cameras,
+                           name=f"simulated {region} camera ({path.name} at {fps:g} fps)")

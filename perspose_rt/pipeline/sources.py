@@ -200,16 +200,20 @@ class ArraySource:
         fps: nominal rate (timestamps are ``index / fps``).
         camera: intrinsics of the frames.
         total: frames to deliver, cycling through ``images`` (default: each image once).
+        cameras: each image's own camera (cut views), instead of ``camera`` for all.
     """
 
     live = False
     failed = 0
 
     def __init__(self, images: list[np.ndarray], fps: float, camera: CameraModel, total: int | None = None,
-                 name: str = "memory") -> None:
+                 name: str = "memory", cameras: list[CameraModel] | None = None) -> None:
         if not images:
             raise InputError("no frames")
+        if cameras is not None and len(cameras) != len(images):
+            raise ValueError(f"{len(cameras)} cameras for {len(images)} images")
         self.images, self.fps, self.camera = images, float(fps), camera
+        self.cameras = cameras
         self.resolution = camera.resolution
         self.total = len(images) if total is None else int(total)
         self.name = name
@@ -223,8 +227,9 @@ class ArraySource:
             return None
         i = self._i
         self._i += 1
-        return Frame(index=i, timestamp=i / self.fps, image=self.images[i % len(self.images)],
-                     camera=self.camera, source=self.name)
+        k = i % len(self.images)
+        return Frame(index=i, timestamp=i / self.fps, image=self.images[k],
+                     camera=self.camera if self.cameras is None else self.cameras[k], source=self.name)
 
     def close(self) -> None:
         pass
