@@ -8,13 +8,20 @@ import sys
 
 import numpy as np
 import pytest
-
-from perspose_rt.errors import UserError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from perspose_rt.pipeline.tracking import _BIG, Candidate, Tracker, TrackerSettings, assign, box_iou, check_max_people
+from perspose_rt.errors import UserError
+from perspose_rt.pipeline.tracking import (
+    _BIG,
+    Candidate,
+    Tracker,
+    TrackerSettings,
+    assign,
+    box_iou,
+    check_max_people,
+)
 
 
 def test_box_iou_known_answers() -> None:
