@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{cpu[k]['p50']:.2f}" if cpu.get(k) else "", f"{cpu[k]['mean']:.2f}" if cpu.get(k) else "",
                   v["n"]] for k, v in s["stages_ms"].items() if v]
         st = s["stages_ms"]
-        extra = sum(cpu[k]["mean"] for k in ("lift", "smooth", "ik") if cpu.get(k))
+        extra = cpu["lift"]["mean"]  # the lift thread runs smoothing, IK and the projection too
         share = extra / st["detect"]["mean"] * 100
         stage_tables.append(
             f"Per-stage times of the best pipeline run, {name}. Wall = duration of the call, including "

@@ -1,11 +1,13 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
-→ ``project``.
-``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``.
-``track`` runs in the ``detect`` thread and ``project`` in the last stage's
-(:class:`~perspose_rt.pipeline.chain.StageChain`): their timings appear as ``detect.track`` and
-``ik.project``.
+→ ``project``, in two threads (:class:`~perspose_rt.pipeline.chain.StageChain`): ``track`` runs
+in the ``detect`` thread, ``smooth``, ``ik`` and ``project`` in the ``lift`` thread (timings
+``detect.track``, ``lift.smooth``, ``lift.ik``, ``lift.project``). The lifter's stages are numpy on
+a few joints: they hold the GIL, so threads of their own would only add queue hops and wake-ups
+beside MediaPipe (``docs/PIPELINE.md``, "Performance").
+``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``
+(``project`` in the ``ik`` thread: ``ik.project``).
 Every stage after the tracker works per person, with that person's own state
 (``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
@@ -220,11 +222,12 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
     else:
         stages, meta = _perspose_stages(opts)
     smoothing = "none" if opts.static_images else opts.smoothing
-    stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
+    smooth = SmoothStage(smoothing, len(meta["joint_names"]), fps)
+    post: list[Any] = [smooth]
     meta["smoothing"] = smoothing
-    meta["smoothing_settings"] = _settings(stages[-1].smoother)
+    meta["smoothing_settings"] = _settings(smooth.smoother)
     if opts.ik and meta["joint_format"] == "h36m17":
-        stages.append(IKStage(rigid=opts.rigid))
+        post.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
     elif opts.ik and meta["joint_format"] == "perspose25":
         model = None
@@ -232,11 +235,15 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
             from perspose_rt.kinematics import find_smpl_model, load_smpl_model
 
             model = load_smpl_model(find_smpl_model(opts.smpl_dir))
-        stages.append(SMPLIKStage(model))
+        post.append(SMPLIKStage(model))
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
-    stages[-1] = StageChain(stages[-1], ProjectStage())  # tiny: no thread of its own
+    post.append(ProjectStage())  # tiny: never a thread of its own
+    if opts.name == "lifter":  # numpy on 17 joints: all in the lift thread
+        stages[-1] = StageChain(stages[-1], *post)
+    else:  # the network's stage releases the GIL: smoothing and IK overlap with it
+        stages += post[:-2] + [StageChain(*post[-2:])]
     meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta

@@ -1,10 +1,12 @@
 """Several stages in one pipeline thread.
 
-Small stages that take a fraction of a millisecond (the tracker after the detector, the final
-projection after IK) cost more as threads of their own (a queue hop, a wake-up, GIL hand-offs on a
-busy CPU) than they compute. :class:`StageChain` runs them one after the other in the thread of
-the first, under its name; each later stage's time is reported as a sub-step
-(``detect.track``, ``ik.project`` in the timing tables).
+Small stages that take a fraction of a millisecond (the tracker after the detector; the lifter's
+smoothing, IK and projection after the lift) cost more as threads of their own (a queue hop, a
+wake-up, GIL hand-offs on a busy CPU) than they compute, and numpy stages hold the GIL, so their
+threads could not run side by side anyway. :class:`StageChain` runs them one after the other in
+the thread of the first, under its name; each later stage's time (wall and CPU of the thread) is
+reported as a sub-step (``detect.track``, ``lift.smooth``, ``lift.ik``, ``lift.project`` in the
+timing tables).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ class StageChain:
     def __call__(self, p):
         p = self.stages[0](p)
         for s in self.stages[1:]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             p = s(p)
             p.timings[s.name] = (time.perf_counter() - t0) * 1000.0
+            p.cpu_timings[s.name] = (time.thread_time() - c0) * 1000.0
         return p
 
     def __getattr__(self, name: str) -> Any:

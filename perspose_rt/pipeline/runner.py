@@ -46,6 +46,8 @@ class Packet:
         states: the per-track state of each person, by ``track_id`` (set by the tracking stage,
             used by the per-person stages; see :mod:`perspose_rt.pipeline.people`).
         timings: sub-step durations (ms) a stage wants reported, e.g. ``{"warp": 1.2}``.
+        cpu_timings: the CPU time (ms, the stage thread's) of those sub-steps that measure it
+            (the stages of a :class:`~perspose_rt.pipeline.chain.StageChain`).
         data: free scratch values (tests, experiments); no stage contract goes through it.
     """
 
@@ -54,6 +56,7 @@ class Packet:
     people: list[Person] = field(default_factory=list)
     states: dict[int, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -189,8 +192,9 @@ class Pipeline:
                 self.stats.record(stage.name, (time.perf_counter() - t0) * 1000.0,
                                   cpu_ms=(time.thread_time() - c0) * 1000.0)
                 for sub, ms in item.timings.items():
-                    self.stats.record(f"{stage.name}.{sub}", ms)
+                    self.stats.record(f"{stage.name}.{sub}", ms, cpu_ms=item.cpu_timings.get(sub))
                 item.timings.clear()
+                item.cpu_timings.clear()
                 if not out.put(item, self._stop):
                     return
         except BaseException as exc:  # noqa: BLE001
