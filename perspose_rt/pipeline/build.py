@@ -1,11 +1,12 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
-→ ``project``, in two threads (:class:`~perspose_rt.pipeline.chain.StageChain`): ``track`` runs
-in the ``detect`` thread, ``smooth``, ``ik`` and ``project`` in the ``lift`` thread (timings
-``detect.track``, ``lift.smooth``, ``lift.ik``, ``lift.project``). The lifter's stages are numpy on
-a few joints: they hold the GIL, so threads of their own would only add queue hops and wake-ups
-beside MediaPipe (``docs/PIPELINE.md``, "Performance").
+→ ``project``, in two threads: ``detect`` alone in one (it is the bottleneck: anything else in its
+thread adds to every frame's time), the rest in the ``pose`` thread
+(:class:`~perspose_rt.pipeline.chain.StageChain`; timings ``pose.track``, ``pose.lift``,
+``pose.smooth``, ``pose.ik``, ``pose.project``). Those stages are numpy on a few joints: they
+hold the GIL, so threads of their own would only add queue hops and wake-ups beside MediaPipe
+(``docs/PIPELINE.md``, "Performance").
 ``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``
 (``project`` in the ``ik`` thread: ``ik.project``).
 Every stage after the tracker works per person, with that person's own state
@@ -84,7 +85,6 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
-    from perspose_rt.pipeline.chain import StageChain
     from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
     from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
@@ -110,8 +110,7 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
         search = (lambda: _extended_search(opts)) if opts.extended_search else None
-        stages = [StageChain(DetectStage(detector, search), TrackStage(settings, static=opts.static_images)),
-                  LiftStage(lifter)]
+        stages = [DetectStage(detector, search), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
     except BaseException:
         detector.close()
         raise
@@ -240,8 +239,8 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
     post.append(ProjectStage())  # tiny: never a thread of its own
-    if opts.name == "lifter":  # numpy on 17 joints: all in the lift thread
-        stages[-1] = StageChain(stages[-1], *post)
+    if opts.name == "lifter":  # numpy on 17 joints: all in one thread beside the detector's
+        stages = [stages[0], StageChain(*stages[1:], *post, name="pose")]
     else:  # the network's stage releases the GIL: smoothing and IK overlap with it
         stages += post[:-2] + [StageChain(*post[-2:])]
     meta["max_people"] = int(opts.max_people)
