@@ -3,8 +3,9 @@
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
 → ``project``, in two threads: ``detect`` alone in one (it is the bottleneck: anything else in its
 thread adds to every frame's time), the rest in the ``pose`` thread
-(:class:`~perspose_rt.pipeline.chain.StageChain`; timings ``pose.track``, ``pose.lift``,
-``pose.smooth``, ``pose.ik``, ``pose.project``). Those stages are numpy on a few joints: they
+(:class:`~perspose_rt.pipeline.chain.StageChain`; timings ``pose.wait``, ``pose.track``,
+``pose.lift``, ``pose.smooth``, ``pose.ik``, ``pose.project``; ``wait``: the pose thread starts a
+frame once MediaPipe computes the next one, :class:`~perspose_rt.pipeline.lifter_stages.YieldToDetector`). Those stages are numpy on a few joints: they
 hold the GIL, so threads of their own would only add queue hops and wake-ups beside MediaPipe
 (``docs/PIPELINE.md``, "Performance").
 ``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``
@@ -85,7 +86,7 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
-    from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
+    from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage, YieldToDetector
     from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
@@ -111,6 +112,9 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     try:
         search = (lambda: _extended_search(opts)) if opts.extended_search else None
         stages = [DetectStage(detector, search), TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+        computing = getattr(detector, "computing", None)  # the legacy BlazePose (one person)
+        if computing is not None and not opts.static_images:
+            stages.insert(1, YieldToDetector(computing))
     except BaseException:
         detector.close()
         raise
