@@ -83,3 +83,42 @@ def test_landmarks_box_uses_visible_points_and_clips():
     kp = np.array([[10.0, 10.0], [110.0, 210.0], [500.0, 500.0]])
     box = landmarks_box(kp, np.array([1.0, 1.0, 0.1]), 200, 200)
     np.testing.assert_allclose(box, [0, 0, 120, 199])
+
+
+def test_computing_is_set_exactly_while_mediapipe_computes(photos_dir, offline):
+    """``computing`` tells the pose thread when its Python work costs the detector nothing."""
+    img = cv2.imread(str(min(photos_dir.glob("IMG-without-exif-*_f35.jpg"))))
+    seen = []
+    with BlazePoseDetector(static_image_mode=False) as det:
+        graph = det._pose._graph
+        inner = graph._graph
+
+        class Recorder:
+            def wait_until_idle(self):
+                seen.append(det.computing.is_set())
+                inner.wait_until_idle()
+
+            def __getattr__(self, name):
+                return getattr(inner, name)
+
+        graph._graph = Recorder()
+        assert not det.computing.is_set()
+        assert len(det.detect(img)) == 1 and len(det.detect(img)) == 1
+        assert seen == [True, True] and not det.computing.is_set()
+
+
+def test_yield_to_detector_waits_for_the_detector_at_most_its_timeout():
+    import threading
+    import time
+
+    from perspose_rt.pipeline.lifter_stages import YieldToDetector
+
+    computing = threading.Event()
+    stage = YieldToDetector(computing, timeout_s=0.05)
+    t0 = time.perf_counter()
+    assert stage("packet") == "packet"
+    assert time.perf_counter() - t0 >= 0.045  # the detector idle: the timeout
+    threading.Timer(0.01, computing.set).start()
+    t0 = time.perf_counter()
+    stage("packet")
+    assert time.perf_counter() - t0 < 1.0  # released when the detector starts computing

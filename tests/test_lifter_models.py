@@ -170,3 +170,20 @@ def test_a_temporal_model_refers_to_its_base_instead_of_copying_it(tmp_path):
     save_weights(tmp_path / "single", other, single_cfg)
     with pytest.raises(WeightsError, match="sha256"):
         load_weights(path)
+
+
+def test_loaded_lifter_folds_once_and_its_streams_stay_independent(tmp_path):
+    """The folded network of loaded weights is shared by every stream (people in one run); each
+    stream keeps its own past: two interleaved streams give what each gives alone."""
+    rng = np.random.default_rng(3)
+    cfg = LifterConfig(kind="temporal", width=32, blocks=2, dropout=0.0, base_width=0)
+    lifter = Lifter.load(save_weights(tmp_path / "t", _randomised(cfg), cfg, {}))
+    assert lifter.folded() is lifter.folded()
+    (uv_a, K, conf_a), (uv_b, _, conf_b) = _sequence(12, rng), _sequence(12, rng)
+    alone_a, alone_b = lifter.stream(), lifter.stream()
+    want_a = [alone_a.push(uv_a[i], K, conf_a[i]) for i in range(12)]
+    want_b = [alone_b.push(uv_b[i], K, conf_b[i]) for i in range(12)]
+    a, b = lifter.stream(), lifter.stream()
+    for i in range(12):
+        np.testing.assert_array_equal(a.push(uv_a[i], K, conf_a[i]), want_a[i])
+        np.testing.assert_array_equal(b.push(uv_b[i], K, conf_b[i]), want_b[i])

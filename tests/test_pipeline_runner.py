@@ -7,6 +7,7 @@ fast the stages and the end-to-end latency are is measured by ``perspose-rt benc
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -249,3 +250,26 @@ def test_frames_in_counts_every_frame_from_several_threads() -> None:
     for t in threads:
         t.join()
     assert st.frames_in == 80000
+
+
+def test_switch_interval_is_lowered_while_running_and_restored() -> None:
+    before = sys.getswitchinterval()
+    seen = []
+
+    class Probe:
+        name = "probe"
+
+        def __call__(self, p: Packet) -> Packet:
+            seen.append(sys.getswitchinterval())
+            return p
+
+        def close(self) -> None:
+            pass
+
+    with Pipeline(ListSource(3), [Probe()], switch_interval_s=0.0005) as pipe:
+        assert len(list(pipe.results())) == 3
+    assert seen == [pytest.approx(min(before, 0.0005))] * 3
+    assert sys.getswitchinterval() == before
+    with Pipeline(ListSource(2), [Probe()], switch_interval_s=None) as pipe:
+        list(pipe.results())
+    assert seen[-1] == before

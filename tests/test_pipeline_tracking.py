@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
 
 from perspose_rt.errors import UserError
-from perspose_rt.pipeline.tracking import Candidate, Tracker, TrackerSettings, box_iou, check_max_people
+from perspose_rt.pipeline.tracking import (
+    _BIG,
+    Candidate,
+    Tracker,
+    TrackerSettings,
+    assign,
+    box_iou,
+    check_max_people,
+)
 
 
 def test_box_iou_known_answers() -> None:
@@ -149,3 +162,26 @@ def test_two_people_crossing_keep_their_ids(h36m_dir) -> None:
     assert switches["apart"] == 0
     assert switches["crossing"] <= 1
     assert assigned[0, 0] != assigned[1, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 5), st.integers(0, 2**31 - 1), st.booleans())
+def test_assign_matches_scipy(rows: int, cols: int, seed: int, transpose: bool) -> None:
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 4, size=(rows, cols)).astype(float)  # small integers: ties happen
+    cost[rng.random(cost.shape) < 0.3] = _BIG  # gated-out pairs
+    cost = cost.T if transpose else cost
+    r, c = linear_sum_assignment(cost)
+    want = [(int(i), int(j)) for i, j in zip(r, c, strict=True) if cost[i, j] < _BIG]
+    assert assign(cost) == want
+
+
+def test_one_person_tracking_does_not_import_scipy_optimize() -> None:
+    code = ("import sys, numpy as np\n"
+            "from perspose_rt.pipeline.tracking import Candidate, Tracker, TrackerSettings\n"
+            "tr = Tracker(TrackerSettings(max_people=1))\n"
+            "for f in range(3):\n"
+            "    assert tr.update(f, [Candidate(np.array([10.0 + f, 10, 70, 190]))])[0] is not None\n"
+            "print('scipy.optimize' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -103,9 +103,10 @@ def pipeline_people(frames: list[np.ndarray], people: int, lifter_weights=None) 
         total = sum(cpu[k]["mean"] for k in keys if cpu.get(k))
         return total / mean_people if mean_people else float("nan")
 
-    # ik's thread also runs the projection (a chain): its CPU time includes it
+    # tracking, lifting, smoothing, IK and projection share the `pose` thread: its sub-steps' CPU
     return {"fps": steady_fps(done), "people": mean_people, "summary": s,
-            "lift_smooth_ms": per_person(("lift", "smooth")), "ik_project_ms": per_person(("ik",)),
+            "lift_smooth_ms": per_person(("pose.lift", "pose.smooth")),
+            "ik_project_ms": per_person(("pose.ik", "pose.project")),
             "tracks": track.tracker.births if track is not None else None}
 
 
@@ -142,8 +143,8 @@ def run_people(args, full: list[np.ndarray]) -> int:
                      pipe["tracks"]])
         st, cpu = pipe["summary"]["stages_ms"], pipe["summary"]["stages_cpu_ms"]
         stage_rows.append([n] + [(f"{st[k]['p50']:.2f} / {cpu[k]['mean']:.2f}" if cpu.get(k) else f"{st[k]['p50']:.2f}")
-                                 if st.get(k) else "" for k in ("detect", "detect.track", "lift", "smooth", "ik",
-                                                                "ik.project")])
+                                 if st.get(k) else "" for k in ("detect", "pose", "pose.track", "pose.lift",
+                                                                "pose.smooth", "pose.ik", "pose.project")])
         print(f"{n} people: Tasks alone {t_fps:.1f} fps, pipeline {pipe['fps']:.1f} fps, "
               f"{pipe['people']:.2f} people/frame, lift+smooth {pipe['lift_smooth_ms']:.2f} ms CPU/person",
               file=sys.stderr)
@@ -162,8 +163,9 @@ def run_people(args, full: list[np.ndarray]) -> int:
                         "IK + project CPU ms per person", "tracks created"],
                        rows),
         ("\nPer-stage time of the best pipeline run, wall p50 / CPU mean of the stage's thread (ms); "
-         "`detect.track` and `ik.project` run inside the `detect` and `ik` threads (wall p50 only):\n"),
-        markdown_table(["people", "detect", "detect.track", "lift", "smooth", "ik", "ik.project"], stage_rows),
+         "`pose.*` are the steps of the `pose` thread, whose times include them:\n"),
+        markdown_table(["people", "detect", "pose", "pose.track", "pose.lift", "pose.smooth", "pose.ik",
+                        "pose.project"], stage_rows),
     ]
     text = "\n".join(body)
     print(text)

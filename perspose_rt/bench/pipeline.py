@@ -160,12 +160,13 @@ def run(args: argparse.Namespace) -> int:
                   f"{cpu[k]['p50']:.2f}" if cpu.get(k) else "", f"{cpu[k]['mean']:.2f}" if cpu.get(k) else "",
                   v["n"]] for k, v in s["stages_ms"].items() if v]
         st = s["stages_ms"]
-        extra = sum(cpu[k]["mean"] for k in ("lift", "smooth", "ik") if cpu.get(k))
+        extra = cpu["pose"]["mean"]  # the pose thread: tracking, lift, smoothing, IK, projection
         share = extra / st["detect"]["mean"] * 100
         stage_tables.append(
             f"Per-stage times of the best pipeline run, {name}. Wall = duration of the call, including "
             "waits for a core or the GIL while the other stages run; CPU = CPU time of the stage's own "
-            "thread (MediaPipe's internal threads are not in `detect`'s). Lift + smooth + IK compute "
+            "thread (MediaPipe's internal threads are not in `detect`'s). Tracking, lift, smoothing, IK "
+            "and projection compute "
             f"{extra:.2f} ms of CPU per frame = {share:.0f} % of the MediaPipe stage's wall time, on "
             "other threads:\n\n"
             + markdown_table(["stage", "wall p50 ms", "wall p95 ms", "wall mean ms", "CPU p50 ms",

@@ -14,8 +14,9 @@ lag is the one its smoother promises (``perspose_rt/pipeline/build.py``).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -59,6 +60,25 @@ def detection_from_landmarks(kp: np.ndarray, vis: np.ndarray, width: int, height
                      keypoints=kp, keypoint_conf=vis, keypoint_format="blazepose33", track_id=0)
 
 
+class _SignallingGraph:
+    """MediaPipe's calculator graph with ``computing`` set while :meth:`wait_until_idle` runs:
+    the time the graph computes with the GIL released (``SolutionBase.process`` hands the frame
+    over, then waits there; ``mediapipe==0.10.21`` is pinned)."""
+
+    def __init__(self, graph: Any, computing: threading.Event) -> None:
+        self._graph, self._computing = graph, computing
+
+    def wait_until_idle(self) -> None:
+        self._computing.set()
+        try:
+            self._graph.wait_until_idle()
+        finally:
+            self._computing.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._graph, name)
+
+
 class BlazePoseDetector:
     """One-person 2D landmark detector (33 BlazePose landmarks in pixels): a
     :class:`~perspose_rt.types.Detector` with ``max_people = 1``.
@@ -68,6 +88,11 @@ class BlazePoseDetector:
         min_detection_confidence: person-detector threshold in [0, 1].
         min_tracking_confidence: below it the tracker re-runs the person detector (video only).
         smooth_landmarks: MediaPipe's landmark smoothing (video only; default: on in video mode).
+
+    Attributes:
+        computing: a :class:`threading.Event` set while MediaPipe computes a frame with the GIL
+            released: other threads' Python work then costs the detector nothing
+            (:class:`~perspose_rt.pipeline.lifter_stages.YieldToDetector`).
 
     Use as a context manager or call :meth:`close`.
     """
@@ -97,6 +122,8 @@ class BlazePoseDetector:
             min_detection_confidence=float(min_detection_confidence),
             min_tracking_confidence=float(min_tracking_confidence),
         )
+        self.computing = threading.Event()
+        self._pose._graph = _SignallingGraph(self._pose._graph, self.computing)
 
     def detect(self, frame_bgr: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
         """Find the person in a ``(H, W, 3)`` uint8 BGR image; ``[]`` when nobody is found.

@@ -72,6 +72,10 @@ def _mapping_matrix() -> np.ndarray:
 #: (17, 33) linear map: ``h36m = M @ blazepose`` for the coordinates.
 BLAZEPOSE33_TO_H36M17 = _mapping_matrix()
 
+#: (17, 4) the landmarks of each joint, the first repeated to fill the row: the minimum over a
+#: row is the minimum over the joint's landmarks (one gather instead of 17 a frame).
+_CONF_INDEX = np.array([idx + (idx[0],) * (4 - len(idx)) for idx, _ in _RECIPE])
+
 
 def blazepose_to_h36m(keypoints, conf) -> tuple[np.ndarray, np.ndarray]:
     """Map BlazePose-33 landmarks to the H36M-17 joints.
@@ -88,5 +92,5 @@ def blazepose_to_h36m(keypoints, conf) -> tuple[np.ndarray, np.ndarray]:
     if kp.shape[-2] != 33 or c.shape != kp.shape[:-1]:
         raise ValueError(f"expected (..., 33, D) landmarks and (..., 33) visibilities, got {kp.shape}, {c.shape}")
     out_kp = np.einsum("jk,...kd->...jd", BLAZEPOSE33_TO_H36M17.astype(kp.dtype), kp)
-    out_c = np.stack([c[..., list(idx)].min(-1) for idx, _ in _RECIPE], -1).astype(c.dtype)
+    out_c = c[..., _CONF_INDEX].min(-1).astype(c.dtype)
     return out_kp, out_c

@@ -1,11 +1,15 @@
 """Assemble the stages of a run from the user's choices, and the metadata that goes with them.
 
 ``lifter`` (default): ``detect`` (MediaPipe BlazePose) → ``track`` → ``lift`` → ``smooth`` → ``ik``
-→ ``project``.
-``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``.
-``track`` runs in the ``detect`` thread and ``project`` in the last stage's
-(:class:`~perspose_rt.pipeline.chain.StageChain`): their timings appear as ``detect.track`` and
-``ik.project``.
+→ ``project``, in two threads: ``detect`` alone in one (it is the bottleneck: anything else in its
+thread adds to every frame's time), the rest in the ``pose`` thread
+(:class:`~perspose_rt.pipeline.chain.StageChain`; timings ``pose.wait``, ``pose.track``,
+``pose.lift``, ``pose.smooth``, ``pose.ik``, ``pose.project``; ``wait``: the pose thread starts a
+frame once MediaPipe computes the next one, :class:`~perspose_rt.pipeline.lifter_stages.YieldToDetector`). Those stages are numpy on a few joints: they
+hold the GIL, so threads of their own would only add queue hops and wake-ups beside MediaPipe
+(``docs/PIPELINE.md``, "Performance").
+``perspose``: ``perspose`` (detect/track → PR warp + PE → network → 3D) → ``smooth`` → ``ik`` → ``project``
+(``project`` in the ``ik`` thread: ``ik.project``).
 Every stage after the tracker works per person, with that person's own state
 (``docs/DEVELOPING.md``, "People and tracks").
 IK gives the H36M-17 skeleton's rotations for the lifter and SMPL θ for the PersPose network
@@ -86,8 +90,7 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
     from perspose_rt.lifter import Lifter
     from perspose_rt.lifter.files import DEFAULT_SINGLE, DEFAULT_TEMPORAL
     from perspose_rt.metrics.joints import H36M17_NAMES
-    from perspose_rt.pipeline.chain import StageChain
-    from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage
+    from perspose_rt.pipeline.lifter_stages import DetectStage, LiftStage, YieldToDetector
     from perspose_rt.pipeline.tracking import TrackerSettings, TrackStage
 
     path = Path(opts.lifter_weights) if opts.lifter_weights else (DEFAULT_TEMPORAL if opts.temporal else DEFAULT_SINGLE)
@@ -112,9 +115,11 @@ def _lifter_stages(opts: EstimatorOptions) -> tuple[list[Any], dict]:
                                birth_hits=1 if opts.max_people == 1 or opts.static_images else 2)
     try:
         search = (lambda: _extended_search(opts)) if opts.extended_search else None
-        stages = [StageChain(DetectStage(detector, search, static=opts.static_images),
-                             TrackStage(settings, static=opts.static_images)),
-                  LiftStage(lifter)]
+        stages = [DetectStage(detector, search, static=opts.static_images),
+                  TrackStage(settings, static=opts.static_images), LiftStage(lifter)]
+        computing = getattr(detector, "computing", None)  # the legacy BlazePose (one person)
+        if computing is not None and not opts.static_images:
+            stages.insert(1, YieldToDetector(computing))
     except BaseException:
         detector.close()
         raise
@@ -226,11 +231,12 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
     else:
         stages, meta = _perspose_stages(opts)
     smoothing = "none" if opts.static_images else opts.smoothing
-    stages.append(SmoothStage(smoothing, len(meta["joint_names"]), fps))
+    smooth = SmoothStage(smoothing, len(meta["joint_names"]), fps)
+    post: list[Any] = [smooth]
     meta["smoothing"] = smoothing
-    meta["smoothing_settings"] = _settings(stages[-1].smoother)
+    meta["smoothing_settings"] = _settings(smooth.smoother)
     if opts.ik and meta["joint_format"] == "h36m17":
-        stages.append(IKStage(rigid=opts.rigid))
+        post.append(IKStage(rigid=opts.rigid))
         meta["rotations"] = "local rotation matrices of the H36M-17 skeleton (perspose_rt.kinematics)"
     elif opts.ik and meta["joint_format"] == "perspose25":
         model = None
@@ -238,11 +244,15 @@ def build_stages(opts: EstimatorOptions, fps: float | None = None) -> tuple[list
             from perspose_rt.kinematics import find_smpl_model, load_smpl_model
 
             model = load_smpl_model(find_smpl_model(opts.smpl_dir))
-        stages.append(SMPLIKStage(model))
+        post.append(SMPLIKStage(model))
         meta["rotations"] = ("SMPL theta: 24 local rotation matrices (row 0 global orientation, camera frame) "
                              "+ identity for joint 24; " + ("SMPL model " + model.source if model is not None
                                                               else "generic SMPL skeleton (no --smpl-dir)"))
-    stages[-1] = StageChain(stages[-1], ProjectStage())  # tiny: no thread of its own
+    post.append(ProjectStage())  # tiny: never a thread of its own
+    if opts.name == "lifter":  # numpy on 17 joints: all in one thread beside the detector's
+        stages = [stages[0], StageChain(*stages[1:], *post, name="pose")]
+    else:  # the network's stage releases the GIL: smoothing and IK overlap with it
+        stages += post[:-2] + [StageChain(*post[-2:])]
     meta["max_people"] = int(opts.max_people)
     meta["skeleton"] = "rigid (fitted bone lengths, joints = forward kinematics)" if opts.rigid else "free"
     return stages, meta

@@ -138,6 +138,39 @@ class DetectStage:
                 self._search.close()
 
 
+class YieldToDetector:
+    """First step of the ``pose`` thread: wait (at most ``timeout_s``) until the detector is
+    computing the next frame before working on this one.
+
+    The detect thread is the bottleneck. Right after it hands frame t over, it prepares frame
+    t + 1 (colour conversion, MediaPipe's input packet), holding the GIL in short pieces; the pose
+    thread's numpy for frame t, started at that same moment, made it wait for the GIL each time.
+    Once MediaPipe computes (GIL released, ≈ 15 ms a frame) the pose work (≈ 3 ms) costs the
+    detector nothing. Measured on 750 frames at 640×480 (shared 2-core machine, load 5–6, two
+    alternating runs each): the detect thread's off-CPU time before MediaPipe's wait was 3.19 /
+    3.10 ms a frame with the pose thread starting at once, 2.23 / 1.55 ms with it delayed 1.5 ms,
+    1.62 / 1.57 ms without a pose thread. The timeout bounds the added latency when the detector
+    is idle (a live camera between frames, the end of a file).
+
+    Args:
+        computing: the detector's event, set while it computes (``BlazePoseDetector.computing``).
+        timeout_s: longest wait.
+    """
+
+    name = "wait"
+
+    def __init__(self, computing, timeout_s: float = 0.002) -> None:
+        self.computing = computing
+        self.timeout_s = timeout_s
+
+    def __call__(self, p):
+        self.computing.wait(self.timeout_s)
+        return p
+
+    def close(self) -> None:
+        pass
+
+
 class LiftStage(PerPersonStage):
     """Per person: H36M-17 keypoints + K → a valid :class:`PoseResult` (the person is dropped from
     the frame, and its stream restarted, when the lifter gives non-finite joints).

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,16 @@ from perspose_rt.pipeline.timing import PipelineStats
 from perspose_rt.types import Frame, Person
 
 log = logging.getLogger(__name__)
+
+#: The interpreter's thread switch interval while a pipeline runs (CPython's default: 5 ms).
+#: The detect thread hands each frame to MediaPipe and waits with the GIL released; when it
+#: wants the GIL back while the ``pose`` thread computes (≈ 3 ms of numpy a frame), it waits
+#: until that thread lets go, up to the interval. Measured on 750 frames at 640x480 (the
+#: ``video`` default, 2 cores shared, load 3–4, three alternating pairs): the detect thread's
+#: off-CPU time from taking a frame to MediaPipe's wait was 4.84, 5.08, 4.26 ms a frame with 5 ms
+#: and 4.03, 3.08, 2.79 ms with 0.5 ms (0.2 ms: no better); without the pose thread it is
+#: 1.8–2.9 ms; ``docs/PIPELINE.md``, "Performance".
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -46,6 +57,8 @@ class Packet:
         states: the per-track state of each person, by ``track_id`` (set by the tracking stage,
             used by the per-person stages; see :mod:`perspose_rt.pipeline.people`).
         timings: sub-step durations (ms) a stage wants reported, e.g. ``{"warp": 1.2}``.
+        cpu_timings: the CPU time (ms, the stage thread's) of those sub-steps that measure it
+            (the stages of a :class:`~perspose_rt.pipeline.chain.StageChain`).
         data: free scratch values (tests, experiments); no stage contract goes through it.
     """
 
@@ -54,6 +67,7 @@ class Packet:
     people: list[Person] = field(default_factory=list)
     states: dict[int, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,12 +109,15 @@ class Pipeline:
         queue_size: capacity of each queue between stages (small: latency, not throughput).
         stats: where timings go (a new :class:`PipelineStats` by default).
         join_timeout_s: how long to wait for each thread when stopping.
+        switch_interval_s: ``sys.setswitchinterval`` while the threads run (lowered only, and
+            restored by :meth:`close`); ``None`` leaves it alone.
 
     Use as a context manager and iterate :meth:`results`.
     """
 
     def __init__(self, source: FrameSource, stages: Sequence[Stage], *, queue_size: int = 2,
-                 stats: PipelineStats | None = None, join_timeout_s: float = 5.0) -> None:
+                 stats: PipelineStats | None = None, join_timeout_s: float = 5.0,
+                 switch_interval_s: float | None = SWITCH_INTERVAL_S) -> None:
         self.source = source
         self.stages = list(stages)
         self.stats = stats or PipelineStats()
@@ -115,6 +132,8 @@ class Pipeline:
         self._threads: list[threading.Thread] = []
         self._join_timeout = join_timeout_s
         self._closed = False
+        self._switch_interval = switch_interval_s
+        self._saved_interval: float | None = None
         # Closing: a thread still running after the join keeps its stage (or the source) open;
         # the thread closes it itself when it ends (``_done``/``_deferred``, under ``_close_lock``).
         self._close_lock = threading.Lock()
@@ -189,8 +208,9 @@ class Pipeline:
                 self.stats.record(stage.name, (time.perf_counter() - t0) * 1000.0,
                                   cpu_ms=(time.thread_time() - c0) * 1000.0)
                 for sub, ms in item.timings.items():
-                    self.stats.record(f"{stage.name}.{sub}", ms)
+                    self.stats.record(f"{stage.name}.{sub}", ms, cpu_ms=item.cpu_timings.get(sub))
                 item.timings.clear()
+                item.cpu_timings.clear()
                 if not out.put(item, self._stop):
                     return
         except BaseException as exc:  # noqa: BLE001
@@ -201,6 +221,9 @@ class Pipeline:
         if self._threads:
             return
         self.stats.start()
+        if self._switch_interval is not None:
+            self._saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_interval, self._switch_interval))
         self._threads = [threading.Thread(target=self._capture, name="perspose-capture", daemon=True)]
         self._threads += [threading.Thread(target=self._work, args=(i,), name=f"perspose-{s.name}", daemon=True)
                           for i, s in enumerate(self.stages)]
@@ -260,6 +283,9 @@ class Pipeline:
                     self._close_slot(slot)
         self.stats.dropped = self.dropped
         self.stats.failed = self.source.failed
+        if self._saved_interval is not None:
+            sys.setswitchinterval(self._saved_interval)
+            self._saved_interval = None
 
     def __enter__(self) -> Self:
         self.start()
