@@ -76,7 +76,7 @@ def evaluate(net, source, size: int, batch_size: int = 16, device: str = "cpu", 
     for s in tqdm(range(0, n, batch_size), total=math.ceil(n / batch_size), disable=not progress,
                   desc=f"eval {source.name}", dynamic_ncols=True):
         recs = [source.record(i) for i in range(s, min(n, s + batch_size))]
-        samples = [make_sample(r, size, Draw()) for r in recs]
+        samples = [make_sample(r, size, Draw(), pr=net.config.pr) for r in recs]
         img = torch.from_numpy(np.stack([x["img"] for x in samples])).to(device)
         K = torch.from_numpy(np.stack([x["K_crop"] for x in samples])).to(device)
         out = net(img, K, flip_test=flip_test)
