@@ -29,6 +29,12 @@ def test_score_known_answers():
     s = summarise([score(one, gt)])
     assert s["n"] == 3 and abs(s["mpjpe_mm"] - 200 / 17) < 1e-9 and abs(s["pck150"] - 16 / 17) < 1e-12
     assert abs(s["root_error_mm"]) < 1e-9 and s["pa_failures"] == 0
+    assert abs(s["rel_depth_error_mm"]) < 1e-9 and abs(s["root_depth_error_mm"]) < 1e-9  # x moves no depth
+    deep = gt.copy()
+    deep[:, 3, 2] += 0.17  # one joint 170 mm deeper: relative depth error 10 mm; the root stays
+    deep[:, :, 2] += 0.5  # then everyone 500 mm deeper: root depth error 500 mm, relative unchanged
+    s = summarise([score(deep, gt)])
+    assert abs(s["rel_depth_error_mm"] - 10) < 1e-9 and abs(s["root_depth_error_mm"] - 500) < 1e-9
 
 
 @pytest.mark.parametrize("encoding", ["pepr", "none"])
