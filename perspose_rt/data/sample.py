@@ -149,7 +149,27 @@ def labels(rec: Record, geom, size: int) -> dict[str, np.ndarray]:
         xyz[idx] = src
         uv[idx] = project_points(src, geom.K_crop)
         has[idx] = True
-    return {"xyz": xyz.astype(np.float32), "uv": uv.astype(np.float32), "has": has}
+    return {"xyz": xyz.astype(np.float32), "uv": uv.astype(np.float32), "has": has, **smpl_labels(rec, geom)}
+
+
+def smpl_labels(rec: Record, geom) -> dict[str, np.ndarray]:
+    """Labels of the SMPL terms (zeros and ``has_smpl`` False for samples without SMPL labels):
+    ``twist`` (25, 3) unit ortho-twists in the rotated camera (``R·t``; joint 24 unused),
+    ``leaf`` (5, 3, 3) relative leaf rotations (a camera rotation leaves them unchanged),
+    ``beta`` (11,)."""
+    from perspose_rt.data.smpl_labels import leaf_rotations, padded_betas
+    from perspose_rt.geometry import axis_angle_to_matrix
+
+    twist = np.zeros((NUM_JOINTS, 3))
+    leaf = np.broadcast_to(np.eye(3), (5, 3, 3)).copy()
+    beta = np.zeros(11)
+    has = rec.smpl_theta is not None and rec.smpl_twist is not None and rec.smpl_beta is not None
+    if has:
+        twist[:24] = np.asarray(rec.smpl_twist, np.float64) @ np.asarray(geom.R, np.float64).T
+        leaf = leaf_rotations(axis_angle_to_matrix(np.asarray(rec.smpl_theta, np.float64).reshape(1, 24, 3)))[0]
+        beta = padded_betas(np.asarray(rec.smpl_beta, np.float64).reshape(1, -1))[0]
+    return {"twist": twist.astype(np.float32), "leaf": leaf.astype(np.float32), "beta": beta.astype(np.float32),
+            "has_smpl": np.bool_(has)}
 
 
 def read_image(path) -> np.ndarray:

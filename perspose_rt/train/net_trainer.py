@@ -97,9 +97,8 @@ class StepBatches(torch.utils.data.Dataset):
         return _collate(out)
 
 
-#: The outputs the losses of this version use (the SMPL heads' outputs are not returned, so that
-#: DistributedDataParallel sees their parameters as unused).
-TRAINED_OUTPUTS = ("uv", "depth", "rho0")
+#: The outputs the losses use.
+TRAINED_OUTPUTS = ("uv", "depth", "rho0", "twist", "beta", "leaf_rot")
 
 
 class TrainForward(torch.nn.Module):
@@ -115,9 +114,10 @@ class TrainForward(torch.nn.Module):
 
 
 def wrap_ddp(fwd: TrainForward, device: str = "cpu") -> torch.nn.Module:
-    """DistributedDataParallel around the training forward. The SMPL heads (twist, shape, leaf)
-    get no loss in this version, so their parameters have no gradient: DDP must be told
-    (``find_unused_parameters``), or the buckets holding them would never be averaged."""
+    """DistributedDataParallel around the training forward. Every output takes part in the loss
+    (the SMPL terms are exact zeros, with a graph, on batches without SMPL labels), so every
+    parameter gets a gradient; ``find_unused_parameters`` is kept so that a future loss that skips
+    an output cannot stall the ranks (it only costs one graph traversal per step)."""
     return torch.nn.parallel.DistributedDataParallel(
         fwd, device_ids=[torch.device(device).index] if device.startswith("cuda") else None,
         find_unused_parameters=True)
