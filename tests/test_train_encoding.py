@@ -66,3 +66,20 @@ def test_train_stores_the_encoding_and_init_must_match(tmp_path):
     assert again.config.encoding == "pe"
     assert main(["train", "--data", f"s={data}", "--variant", "w18s", "--input-size", "64", "--steps", "1",
                  "--encoding", "nope", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_learning_curve_picture(tmp_path):
+    from perspose_rt.train.curves import main as curves
+    from perspose_rt.train.curves import read_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"options": {"batch_size": 4}, "world_size": 2}))
+    (run / "log.csv").write_text("step,loss,lr\n10,5.0,1e-3\n20,4.0,1e-3\n")
+    (run / "val.csv").write_text("step,val_mpjpe_mm,val_root_error_mm\n20,300.5,900\n")
+    d = read_run(run)
+    assert d["images"] == [80, 160] and d["loss"] == [5.0, 4.0] and d["val_images"] == [160]
+    assert d["val_mpjpe"] == [300.5]
+    out = tmp_path / "c.png"
+    assert curves([f"a={run}", "--out", str(out), "--baseline", "mean pose=320"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
