@@ -248,7 +248,9 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
                     os.replace(out / "weights" / f"best{ext}.tmp", out / "weights" / f"best{ext}")
 
     def check_resume(ck: dict) -> None:
-        if ck.get("fields") != fields:
+        old = dict(ck.get("fields") or {})
+        old.setdefault("encoding", "pepr")  # checkpoints written before --encoding existed
+        if old != fields:
             raise UserError(f"{ckpt} was trained with {ck.get('fields')}, not {fields}; resume with the "
                             "same options or choose another --out")
         state["best"], state["best_step"] = ck.get("best", math.inf), ck.get("best_step")
