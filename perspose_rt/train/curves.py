@@ -50,7 +50,8 @@ def plot_runs(runs: dict[str, Path], out: Path, baselines: dict[str, float] | No
             b.plot(d["val_images"], d["val_mpjpe"], marker="o", ms=3, label=label)
     for name, mm in (baselines or {}).items():
         b.axhline(mm, ls="--", lw=0.8, color="grey")
-        b.annotate(f"{name} {mm:.0f} mm", (0, mm), textcoords="offset points", xytext=(3, 3), fontsize=8)
+        b.annotate(f"{name} {mm:.0f} mm", (0.01, mm), xycoords=("axes fraction", "data"),
+                   textcoords="offset points", xytext=(3, 3), fontsize=8)
     a.set(xlabel="training images", ylabel="training loss (official weights)", yscale="log")
     b.set(xlabel="training images", ylabel="validation MPJPE (mm)")
     for ax in (a, b):
