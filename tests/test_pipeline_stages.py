@@ -28,6 +28,7 @@ CAM = CameraModel.from_fov(60, (640, 480))
 
 class FakeConfig:
     input_size = 256
+    pr = True
 
 
 class FakeBackend:
@@ -90,6 +91,26 @@ def test_perspose_stage_undoes_pr_rotation() -> None:
     assert img.shape == (1, 3, 256, 256) and img.dtype == np.float32
     np.testing.assert_allclose(K_crop[0, :2, 2], [128, 128], atol=1e-3)  # PR: principal point at the centre
     assert {"detect", "warp", "infer", "post"} <= set(p.timings)
+
+
+def test_perspose_stage_gives_weights_trained_without_pr_the_box_crop() -> None:
+    """``config.pr`` False (``train --encoding pe|none``): no rotation, the crop of the padded box
+    with the original (off-centre) principal point, as the network was trained."""
+    from perspose_rt.geometry import prepare_box_crop
+    from perspose_rt.pipeline.perspose_stage import BOX_PAD
+
+    class NoPR(FakeConfig):
+        pr = False
+
+    box = np.array([400.0, 100, 520, 400])
+    backend = FakeBackend(depth=4.0)
+    backend.config = NoPR()
+    pose = _only_pose(PersPoseStage(backend, FakeDetector(box))(_packet()))
+    _, K_crop = backend.inputs[0]
+    expected = prepare_box_crop(np.asarray(CAM.K, np.float64), box, out_size=256, pad=BOX_PAD).K_crop
+    np.testing.assert_allclose(K_crop[0], expected, rtol=1e-5)
+    assert abs(K_crop[0, 0, 2] - 128) > 50  # the box is far right of the principal point
+    np.testing.assert_allclose(pose.joints_cam[0], [0, 0, 4.0], atol=1e-6)  # R = I: nothing to undo
 
 
 DISTORTED = CameraModel(K=CAM.K, resolution=CAM.resolution, dist=[-0.3, 0.1, 0.0, 0.0, 0.0])

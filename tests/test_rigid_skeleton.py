@@ -150,8 +150,9 @@ def test_perspose_twist_is_rotated_back_to_the_camera_frame() -> None:
     class Backend:
         name = "fake"
 
-        class config:  # the backend's NetConfig: only its input size is read
+        class config:  # the backend's NetConfig: only its input size and crop (PR or not) are read
             input_size = 256
+            pr = True
 
         def infer(self, image, K_crop):
             B = image.shape[0]

@@ -43,14 +43,16 @@ GEOMETRIC = {"jitter": {"aim_offset": (0.1, -0.08)}, "roll": {"roll": np.radians
 
 @pytest.mark.parametrize("combo", [c for n in range(4) for c in itertools.combinations(GEOMETRIC, n)],
                          ids=lambda c: "+".join(c) or "none")
-def test_projected_3d_labels_land_on_the_warped_pixels(combo):
+@pytest.mark.parametrize("pr", [True, False], ids=["pr", "box-crop"])
+def test_projected_3d_labels_land_on_the_warped_pixels(combo, pr):
+    """For the PR crop and the ablation's box crop without PR (``pr=False``) alike."""
     X = _joints()
     uv_src = project_points(X, K)
     sel = list(range(17))
     box = np.concatenate([uv_src.min(0) - 8, uv_src.max(0) + 8])
     rec = Record(image=None, K=K, bbox_xyxy=box, kind="h36m17", joints_cam=X)
     d = Draw(**{k: v for name in combo for k, v in GEOMETRIC[name].items()})
-    geom, _ = crop_geometry(rec, S, d)
+    geom, _ = crop_geometry(rec, S, d, pr)
     lab = labels(rec, geom, S)
     net = [NET_FROM_H36M17[j] for j in sel]
     # 3D labels (rotated frame) projected with K_crop = the 2D labels = the 2D projection mapped by H
@@ -65,8 +67,14 @@ def test_projected_3d_labels_land_on_the_warped_pixels(combo):
             checked += 1
             assert err < 0.5, f"joint {j}: label {uv} is {err:.2f} px from its pixel ({combo})"
     assert checked >= 12
-    if "roll" in combo:  # the roll is part of R: the crop's camera stays square and centred
-        assert abs(geom.K_crop[0, 0] - geom.K_crop[1, 1]) < 1e-9 and np.allclose(geom.K_crop[:2, 2], S / 2)
+    assert abs(geom.K_crop[0, 0] - geom.K_crop[1, 1]) < 1e-9  # square pixels in both crops
+    if pr:  # the roll is part of R: the crop's camera stays centred
+        assert np.allclose(geom.K_crop[:2, 2], S / 2)
+    else:  # no rotation but the roll about the optical axis; the box is centred (+ the jitter's shift)
+        assert np.allclose(geom.R[2], [0, 0, 1]) and not np.allclose(geom.K_crop[:2, 2], S / 2)
+        if "jitter" not in combo:
+            np.testing.assert_allclose(apply_homography(geom.H, ((box[:2] + box[2:]) / 2)[None])[0], S / 2,
+                                       atol=1e-6 if "roll" not in combo else 5.0)
 
 
 def test_pixel_augmentations_move_no_label(tmp_path):

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-HELP = "evaluate PersPose network weights: MPJPE, PA-MPJPE, root error, PCK@150, AUC"
+HELP = "evaluate PersPose network weights: MPJPE, PA-MPJPE, root error, root/relative depth error, PCK@150, AUC"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     res = {**res, "set": source.name, "weights": str(args.weights), "command": command_line()}
     pa = "n/a" if res["pa_mpjpe_mm"] is None else f"{res['pa_mpjpe_mm']:.1f}"
     print(f"{source.name}: n={res['n']} MPJPE {res['mpjpe_mm']:.1f} mm, PA-MPJPE {pa} mm "
-          f"({res['pa_failures']} Procrustes failures), root {res['root_error_mm']:.1f} mm, "
+          f"({res['pa_failures']} Procrustes failures), root {res['root_error_mm']:.1f} mm "
+          f"(depth {res['root_depth_error_mm']:.1f}), relative depth {res['rel_depth_error_mm']:.1f} mm, "
           f"PCK@150 {res['pck150']:.3f}, AUC {res['auc']:.3f} ({res['joints']} joints)")
     if args.json:
         atomic_write_text(args.json, json.dumps(res, indent=2) + "\n")

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="DIR", help="also pose bodies with the CMU BVH clips (scaled_*.bvh; default folder "
                                        "../shared/data/cmu_bvh)")
     p.add_argument("--width", default="160,320", help="image width range in px (default 160,320)")
+    p.add_argument("--hfov", default="30,120",
+                   help="horizontal field of view range in degrees (default 30,120; e.g. 90,120 for a wide-FOV "
+                        "test set)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
 
@@ -38,10 +41,16 @@ def run(args: argparse.Namespace) -> int:
         lo, hi = (int(x) for x in args.width.split(","))
     except ValueError:
         raise UserError(f"--width {args.width!r}: expected MIN,MAX pixels") from None
+    try:
+        f_lo, f_hi = (float(x) for x in args.hfov.split(","))
+    except ValueError:
+        raise UserError(f"--hfov {args.hfov!r}: expected MIN,MAX degrees") from None
+    if not 0 < f_lo <= f_hi < 180:
+        raise UserError(f"--hfov {args.hfov!r}: expected 0 < MIN ≤ MAX < 180 degrees")
     subjects = tuple(s.strip() for s in args.subjects.split(",") if s.strip() and s.strip() != "none")
     try:
         index = generate(args.out, args.n, args.h36m if subjects else None, subjects, args.seed, (lo, hi),
-                         progress=not args.no_progress, cmu_dir=args.cmu)
+                         hfov_deg=(f_lo, f_hi), progress=not args.no_progress, cmu_dir=args.cmu)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     print(f"wrote {args.n} samples: {index} (train with --data NAME={index})")

@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("network")
     m.add_argument("--variant", choices=("w48", "w32", "w18s"), default="w48")
     m.add_argument("--input-size", type=int, default=256, help="crop side in px (256 = official)")
+    m.add_argument("--encoding", choices=("pepr", "pr", "pe", "none"), default="pepr",
+                   help="the paper's ablation: PE and PR (default), PR only, PE only, or neither (an "
+                        "axis-aligned box crop, all-zero PE map); stored in the weights' config, so eval-net "
+                        "and the pipeline crop the same way")
     m.add_argument("--init", type=Path, metavar="PATH", help="official .pth (through the importer) or our weights")
     m.add_argument("--init-backbone", type=Path, metavar="PTH",
                    help="COCO HRNet pose checkpoint (pose_hrnet_w48_256x192.pth), loaded with weights_only=True")
@@ -62,7 +66,7 @@ def options(args: argparse.Namespace):
         mix=args.mix, data=args.data, val=args.val, val_fraction=args.val_fraction, smpl_dir=args.smpl_dir,
         init=args.init, init_backbone=args.init_backbone, steps=args.steps, epochs=args.epochs,
         epoch_size=args.epoch_size, batch_size=args.batch_size, lr=args.lr, workers=args.workers,
-        amp=args.amp, device=args.device, seed=args.seed, loss_config=args.loss_config,
+        amp=args.amp, device=args.device, seed=args.seed, loss_config=args.loss_config, encoding=args.encoding,
         augment=not args.no_augment, ckpt_every=args.ckpt_every, log_every=args.log_every,
         resume=args.resume, progress=not args.no_progress, command=command_line())
 

@@ -99,7 +99,8 @@ class OfficialSource:
         root: the user-named data root.
         name: a key of :data:`SETS`.
         smpl: for HumanMesh sets, a callable ``(theta (N,24,3), beta (N,B), transl (N,3)) →
-            joints (N, 24, 3)`` in the camera frame (an SMPL model); ``None`` refuses them.
+            {"joints", "twist"}`` (N, 24, 3) each, camera frame (an SMPL model:
+            :func:`perspose_rt.train.sources.smpl_joints_fn`); ``None`` refuses them.
     """
 
     def __init__(self, root: str | os.PathLike[str], name: str, smpl=None) -> None:
@@ -124,12 +125,13 @@ class OfficialSource:
         self.image_root = root / spec.image_root
         self._files = [str(self.image_root / str(f)) for f in self._arrays["file_name"]]
         check_images(self._files, f"set {name}")
-        self._joints = None
+        self._joints = self._twist = None
         if spec.kind == "hps":
             a = self._arrays
-            self._joints = np.asarray(smpl(np.asarray(a["smpl_theta"], np.float64).reshape(self._n, 24, 3),
-                                           np.asarray(a["smpl_beta"], np.float64),
-                                           np.asarray(a["smpl_transl"], np.float64)), np.float64)
+            lab = smpl(np.asarray(a["smpl_theta"], np.float64).reshape(self._n, 24, 3),
+                       np.asarray(a["smpl_beta"], np.float64), np.asarray(a["smpl_transl"], np.float64))
+            self._joints = np.asarray(lab["joints"], np.float64)
+            self._twist = np.asarray(lab["twist"], np.float64)
 
     def __len__(self) -> int:
         return self._n
@@ -149,4 +151,6 @@ class OfficialSource:
                 height = HP3D_HEIGHTS[int(m.group(1)) - 1] if m else DEFAULT_HEIGHT
             return Record(image, K, box, "hp3d", joints_cam=np.asarray(a["3dhp_j17"][i], np.float64),
                           height=height, dataset=self.name)
-        return Record(image, K, box, "smpl24", joints_cam=self._joints[i], dataset=self.name)
+        return Record(image, K, box, "smpl24", joints_cam=self._joints[i], dataset=self.name,
+                      smpl_theta=np.asarray(a["smpl_theta"][i], np.float64).reshape(24, 3),
+                      smpl_beta=np.asarray(a["smpl_beta"][i], np.float64), smpl_twist=self._twist[i])

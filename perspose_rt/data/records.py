@@ -52,6 +52,9 @@ class Record:
         kp2d: (17, 3) COCO keypoints [u, v, visibility], ``None`` otherwise.
         height: rest height of the person in metres (the loss normaliser ``h``).
         dataset: name of the set it came from (``bedlam`` samples are weighted 0.1 in the uv loss).
+        smpl_theta, smpl_beta, smpl_twist: SMPL labels of the official HumanMesh sets (the SMPL
+            loss terms): (24, 3) axis-angle θ (camera frame), (B,) β, (24, 3) ortho-twists
+            (camera frame, from the SMPL model); ``None`` elsewhere.
     """
 
     image: Path
@@ -62,6 +65,9 @@ class Record:
     kp2d: np.ndarray | None = None
     height: float = DEFAULT_HEIGHT
     dataset: str = ""
+    smpl_theta: np.ndarray | None = None
+    smpl_beta: np.ndarray | None = None
+    smpl_twist: np.ndarray | None = None
 
 
 def xywh_to_xyxy(b: np.ndarray) -> np.ndarray:

@@ -34,7 +34,14 @@ from perspose_rt.data.records import (
     Record,
 )
 from perspose_rt.errors import InputError
-from perspose_rt.geometry import apply_homography, normalize_crop, prepare_crop, project_points, warp_crop
+from perspose_rt.geometry import (
+    apply_homography,
+    normalize_crop,
+    prepare_box_crop,
+    prepare_crop,
+    project_points,
+    warp_crop,
+)
 
 NUM_JOINTS = 25
 KIND_CODES = {"hp3d": 0, "h36m17": 1, "smpl24": 2, "coco": 3}
@@ -92,13 +99,17 @@ def draw(rng: np.random.Generator, opts: AugmentOptions) -> Draw:
     return d
 
 
-def crop_geometry(rec: Record, size: int, d: Draw):
+def crop_geometry(rec: Record, size: int, d: Draw, pr: bool = True):
     """The :class:`~perspose_rt.geometry.CropGeometry` of a record under the draw ``d``.
 
     COCO has no intrinsics and gets no PR (as in the official code): a pseudo camera with its
     principal point at the box centre makes the crop a plain box crop (rotated about the centre).
+    ``pr=False`` (the ablation without PR): the axis-aligned box crop of
+    :func:`~perspose_rt.geometry.prepare_box_crop`; the aim jitter becomes a shift of the crop
+    centre by the same amount and the roll a roll about the optical axis, both exact for ``K_crop``.
     """
     box = np.asarray(rec.bbox_xyxy, np.float64)
+    roll = np.asarray(d.roll) if d.roll else None
     if rec.K is None:
         c = (box[:2] + box[2:]) / 2
         f = float(max(box[2] - box[0], box[3] - box[1], 1.0))
@@ -107,9 +118,12 @@ def crop_geometry(rec: Record, size: int, d: Draw):
     else:
         K = rec.K
         side = float(max(box[2] - box[0], box[3] - box[1]))
-        aim = K[:2, 2] + np.asarray(d.aim_offset) * side if any(d.aim_offset) else None
-    return prepare_crop(K, box, out_size=size, aim_uv=aim, roll=np.asarray(d.roll) if d.roll else None,
-                        zoom=d.zoom), K
+        offset = np.asarray(d.aim_offset) * side
+        if not pr:
+            return prepare_box_crop(K, box, out_size=size, shift=offset if any(d.aim_offset) else None,
+                                    roll=roll, zoom=d.zoom), K
+        aim = K[:2, 2] + offset if any(d.aim_offset) else None
+    return prepare_crop(K, box, out_size=size, aim_uv=aim, roll=roll, zoom=d.zoom), K
 
 
 def labels(rec: Record, geom, size: int) -> dict[str, np.ndarray]:
@@ -135,7 +149,27 @@ def labels(rec: Record, geom, size: int) -> dict[str, np.ndarray]:
         xyz[idx] = src
         uv[idx] = project_points(src, geom.K_crop)
         has[idx] = True
-    return {"xyz": xyz.astype(np.float32), "uv": uv.astype(np.float32), "has": has}
+    return {"xyz": xyz.astype(np.float32), "uv": uv.astype(np.float32), "has": has, **smpl_labels(rec, geom)}
+
+
+def smpl_labels(rec: Record, geom) -> dict[str, np.ndarray]:
+    """Labels of the SMPL terms (zeros and ``has_smpl`` False for samples without SMPL labels):
+    ``twist`` (25, 3) unit ortho-twists in the rotated camera (``R·t``; joint 24 unused),
+    ``leaf`` (5, 3, 3) relative leaf rotations (a camera rotation leaves them unchanged),
+    ``beta`` (11,)."""
+    from perspose_rt.data.smpl_labels import leaf_rotations, padded_betas
+    from perspose_rt.geometry import axis_angle_to_matrix
+
+    twist = np.zeros((NUM_JOINTS, 3))
+    leaf = np.broadcast_to(np.eye(3), (5, 3, 3)).copy()
+    beta = np.zeros(11)
+    has = rec.smpl_theta is not None and rec.smpl_twist is not None and rec.smpl_beta is not None
+    if has:
+        twist[:24] = np.asarray(rec.smpl_twist, np.float64) @ np.asarray(geom.R, np.float64).T
+        leaf = leaf_rotations(axis_angle_to_matrix(np.asarray(rec.smpl_theta, np.float64).reshape(1, 24, 3)))[0]
+        beta = padded_betas(np.asarray(rec.smpl_beta, np.float64).reshape(1, -1))[0]
+    return {"twist": twist.astype(np.float32), "leaf": leaf.astype(np.float32), "beta": beta.astype(np.float32),
+            "has_smpl": np.bool_(has)}
 
 
 def read_image(path) -> np.ndarray:
@@ -146,15 +180,16 @@ def read_image(path) -> np.ndarray:
 
 
 def make_sample(rec: Record, size: int, d: Draw, rng: np.random.Generator | None = None,
-                image: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                image: np.ndarray | None = None, pr: bool = True) -> dict[str, np.ndarray]:
     """Crop, augment and label one record.
 
     Returns numpy arrays: ``img`` (3, S, S) float32 ImageNet-normalised RGB, ``K_crop`` (3, 3),
     ``R`` (3, 3) original → rotated camera, ``pe_scale`` (1 or 0 for COCO), ``xyz`` (25, 3) m,
     ``uv`` (25, 2) crop px, ``has`` (25,) labelled joints, ``kind`` (code of
-    :data:`KIND_CODES`), ``height`` m, ``uv_weight`` (0.1 for BEDLAM).
+    :data:`KIND_CODES`), ``height`` m, ``uv_weight`` (0.1 for BEDLAM). ``pr=False``: the box crop
+    without PR (see :func:`crop_geometry`).
     """
-    geom, _ = crop_geometry(rec, size, d)
+    geom, _ = crop_geometry(rec, size, d, pr)
     crop = warp_crop(read_image(rec.image) if image is None else image, geom.H, size)
     if rng is not None:
         crop = pixel_augment(crop, d, rng)

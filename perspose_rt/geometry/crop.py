@@ -159,6 +159,63 @@ def _rotated_corners(xp, K: Array, bbox_xyxy: Array, pad: float, aim_uv: Array |
     return R, proj[..., :2] / z, ok
 
 
+def prepare_box_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
+                     shift: Array | None = None, roll: Array | None = None,
+                     zoom: Array | float = 1.0) -> CropGeometry:
+    """The crop **without PR** (the ablation's "box-normalised" crop), as one homography.
+
+    No rotation towards the box: the crop is the axis-aligned box, centred on the box centre
+    (plus ``shift``), its longer side fitted to ``out_size``, one axis stretched so that the crop's
+    focal lengths are equal (as :func:`prepare_crop`). ``K_crop = A·K`` keeps the original
+    camera's (off-centre) principal point, so labels ``K_crop·R·X`` still land on their pixels.
+
+    Args:
+        K, bbox_xyxy, out_size, pad, zoom: as :func:`prepare_crop` (zoom about the box centre).
+        shift: (..., 2) optional move of the crop centre in pixels (the training's counterpart of
+            the PR aim jitter).
+        roll: (...,) optional in-plane rotation in radians: a roll of the camera about its optical
+            axis (``R = Rz(roll)``, a rotation of the image about the principal point), exact
+            for ``K_crop`` like the PR crop's roll. Without it ``R`` is the identity.
+
+    Returns:
+        :class:`CropGeometry` (``R`` the roll or the identity, ``H_pr = K R K⁻¹``).
+    """
+    xp = ops(K, bbox_xyxy)
+    half = (bbox_xyxy[..., 2:] - bbox_xyxy[..., :2]) / 2.0 * pad
+    valid = xp.amin(half, -1) > 0
+    box = xp.where(valid[..., None], bbox_xyxy, _tiny_box(xp, K, bbox_xyxy))
+    c = (box[..., :2] + box[..., 2:]) / 2.0
+    half = (box[..., 2:] - box[..., :2]) / 2.0 * pad
+    if roll is None:
+        R = xp.zeros_like(K) + xp.eye(3, K)
+    else:
+        z = xp.stack([xp.zeros_like(roll), xp.zeros_like(roll), roll], -1)
+        R = axis_angle_to_matrix(z)
+    H_pr = K @ R @ xp.inv(K)
+    sx = xp.stack([-half[..., 0], half[..., 0], half[..., 0], -half[..., 0]], -1)
+    sy = xp.stack([-half[..., 1], -half[..., 1], half[..., 1], half[..., 1]], -1)
+    corners = xp.stack([c[..., None, 0] + sx, c[..., None, 1] + sy, xp.ones_like(sx)], -1)  # (..., 4, 3)
+    pts = corners @ H_pr.swapaxes(-1, -2)
+    pts = pts[..., :2] / pts[..., 2:3]  # a roll about the optical axis keeps every z
+    lo, hi = xp.amin(pts, -2), xp.amax(pts, -2)
+    centre = (lo + hi) / 2.0 + (0.0 if shift is None else shift)
+    hx, hy = (hi[..., 0] - lo[..., 0]) / 2.0, (hi[..., 1] - lo[..., 1]) / 2.0
+    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
+    stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
+    one = xp.ones_like(stretch)
+    ax = scale * xp.where(stretch > 1, stretch, one)
+    ay = scale * xp.where(stretch > 1, one, 1.0 / stretch)
+    half_out = out_size / 2.0
+    zero = xp.zeros_like(ax)
+    A = xp.stack([
+        xp.stack([ax, zero, half_out - ax * centre[..., 0]], -1),
+        xp.stack([zero, ay, half_out - ay * centre[..., 1]], -1),
+        xp.stack([zero, zero, one], -1),
+    ], -2)
+    return CropGeometry(R=R, K_crop=A @ K, H=A @ H_pr, H_pr=H_pr, bbox_rot=xp.cat([lo, hi], -1),
+                        out_size=out_size, valid=valid)
+
+
 def prepare_crop_torch(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
                        aim_uv: Array | None = None) -> CropGeometry:
     """Batched torch twin of :func:`prepare_crop` (K (B,3,3), bbox (B,4) tensors on any device)."""

@@ -29,6 +29,11 @@ from perspose_rt.errors import WeightsError
 FORMAT_NAME = "perspose-rt/perspose-net"
 FORMAT_VERSION = 1
 
+#: The ablation's input variants (``--encoding``): name → (PE on, PR on).
+ENCODINGS: dict[str, tuple[bool, bool]] = {"pepr": (True, True), "pr": (False, True), "pe": (True, False),
+                                           "none": (False, False)}
+ENCODINGS_BY_FLAGS = {v: k for k, v in ENCODINGS.items()}
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -76,6 +81,14 @@ class NetConfig:
         input_size: square crop side in pixels (256).
         heatmap_stride: crop pixels per heatmap/PE cell (4, so a 64×64 grid).
         mean, std: ImageNet normalisation of RGB in [0, 1] (design doc §3.3).
+        pe: Perspective Encoding on. Off (the ablation's "PR only" and "neither"), the 2-channel
+            PE map is replaced by zeros, so ``cam_layer`` adds nothing: the architecture and the
+            tensors stay the same, only the input the network sees changes.
+        pr: Perspective Rotation on. Off (the ablation's "PE only" and "neither"), the crop is
+            the axis-aligned box crop of :func:`perspose_rt.geometry.prepare_box_crop` (no
+            rotation, ``K_crop`` keeps the original, off-centre principal point). Whoever
+            crops for this network (trainer, ``eval-net``, the pipeline stage) reads it here.
+        Weights written before these two fields existed load with both on.
     """
 
     backbone: HRNetSpec = field(default_factory=lambda: BACKBONES["w48"])
@@ -86,6 +99,8 @@ class NetConfig:
     heatmap_stride: int = 4
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    pe: bool = True
+    pr: bool = True
 
     @classmethod
     def variant(cls, name: str) -> NetConfig:
@@ -93,6 +108,11 @@ class NetConfig:
         if name not in BACKBONES:
             raise WeightsError(f"unknown network variant {name!r}; choose one of {sorted(BACKBONES)}")
         return cls(backbone=BACKBONES[name])
+
+    @property
+    def encoding(self) -> str:
+        """``pepr``, ``pr``, ``pe`` or ``none``: which of PE and PR the network was trained with."""
+        return ENCODINGS_BY_FLAGS[(self.pe, self.pr)]
 
     @property
     def heatmap_size(self) -> int:
@@ -126,7 +146,7 @@ class NetConfig:
             cfg = cls(backbone=spec, num_joints=int(d["num_joints"]), num_betas=int(d["num_betas"]),
                       num_leaf=int(d["num_leaf"]), input_size=int(d["input_size"]),
                       heatmap_stride=int(d["heatmap_stride"]), mean=_floats(d["mean"], 3),
-                      std=_floats(d["std"], 3))
+                      std=_floats(d["std"], 3), pe=_flag(d.get("pe", True)), pr=_flag(d.get("pr", True)))
         except (KeyError, TypeError, ValueError) as exc:
             raise WeightsError(f"{source} is malformed ({type(exc).__name__}: {exc}); "
                                "re-export the weights") from None
@@ -134,6 +154,12 @@ class NetConfig:
             raise WeightsError(f"{source}: unsupported joints/leaf/input size "
                                f"({cfg.num_joints}, {cfg.num_leaf}, {cfg.input_size})")
         return cfg
+
+
+def _flag(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"expected true or false, got {v!r}")
+    return v
 
 
 def _ints(v: Any, n: int) -> tuple:

@@ -87,11 +87,14 @@ class PersPoseNet(nn.Module):
         """Backbone with PE: (B, widths[0], 64, 64) features and the (B, feat_dim) global feature.
 
         ``pe_scale`` (B,): optional per-sample PE multiplier (training: 0 for samples without
-        intrinsics, e.g. COCO, as in the official code).
+        intrinsics, e.g. COCO, as in the official code). With ``config.pe`` off the map is all
+        zeros for every sample.
         """
         cfg = self.config
         pe = pe_map_torch(K_crop.float(), size=cfg.heatmap_size, stride=cfg.heatmap_stride)
-        if pe_scale is not None:
+        if not cfg.pe:  # the ablation without PE: an all-zero map (same tensors, no camera input)
+            pe = torch.zeros_like(pe)
+        elif pe_scale is not None:
             pe = pe * pe_scale.to(pe.dtype).reshape(-1, 1, 1, 1)
         cam_info = self.cam_layer(pe.to(self.cam_layer.weight.dtype))
         dtype = self.backbone.conv1.weight.dtype

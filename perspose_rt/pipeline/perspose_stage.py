@@ -31,7 +31,14 @@ import time
 
 import numpy as np
 
-from perspose_rt.geometry import normalize_crop, prepare_crop, project_points, to_original_camera, warp_crop
+from perspose_rt.geometry import (
+    normalize_crop,
+    prepare_box_crop,
+    prepare_crop,
+    project_points,
+    to_original_camera,
+    warp_crop,
+)
 from perspose_rt.metrics.joints import PERSPOSE25_NAMES
 from perspose_rt.pipeline.post import ROOT
 from perspose_rt.types import Person, PoseResult
@@ -108,6 +115,7 @@ class PersPoseStage:
         self.backend = backend
         self.detector = detector
         self.size = int(backend.config.input_size)
+        self.pr = bool(backend.config.pr)  # weights trained without PR are given box crops
         dev = device or str(getattr(backend, "device", "cpu"))
         if warp == "auto":
             warp = "torch" if dev.startswith("cuda") else "cv2"
@@ -174,7 +182,8 @@ class PersPoseStage:
             return p
         t0 = time.perf_counter()
         boxes = np.stack([c.box for c, *_ in people])
-        geom = prepare_crop(np.broadcast_to(K, (len(boxes), 3, 3)), boxes, out_size=self.size, pad=BOX_PAD)
+        crop = prepare_crop if self.pr else prepare_box_crop
+        geom = crop(np.broadcast_to(K, (len(boxes), 3, 3)), boxes, out_size=self.size, pad=BOX_PAD)
         ok_crop = np.asarray(geom.valid)
         for (_, _, state, _), ok in zip(people, ok_crop, strict=True):
             state.interrupted = not ok  # degenerate or > 180° box: no pose, detector next frame

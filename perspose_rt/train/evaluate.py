@@ -1,8 +1,8 @@
 """``eval-net``: the §5.5 protocol on the network's own 3D joints, with flip test.
 
-For every sample: PR crop (no augmentation), the network with flip test (plain and mirrored pass
-averaged), absolute joints ``xyz + xyz0`` in the PR-rotated camera, compared with the ground truth
-rotated the same way (``R·X``).
+For every sample: PR crop (no augmentation; the box crop for weights trained without PR), the
+network with flip test (plain and mirrored pass averaged), absolute joints ``xyz + xyz0`` taken
+back to the original camera (``Rᵀ·X``) and compared with the ground truth there.
 
 * H36M-17 ground truth (3DHP, our ``h36m17`` data): all 17 joints through
   :data:`~perspose_rt.data.records.NET_FROM_H36M17`, pelvis-centred (the official 3DHP protocol
@@ -12,7 +12,9 @@ rotated the same way (``R·X``).
   network's joints directly (no IK, no H36M regressor).
 
 Metrics (means over samples, not of batch means): MPJPE, PA-MPJPE (similarity Procrustes per
-sample), root error (absolute pelvis position), PCK@150 mm and AUC (0–150 mm). A sample whose
+sample), root error (absolute pelvis position), PCK@150 mm and AUC (0–150 mm), and, for the PE/PR
+ablation, the root-depth error ``|Z₀ − Z₀ᵍᵗ|`` and the relative-depth error (mean over joints of
+``|(Z_j − Z₀) − (Z_j − Z₀)ᵍᵗ|``), Z along the original camera's optical axis. A sample whose
 Procrustes has no solution (a collapsed pose) is counted in ``pa_failures`` and left out of
 PA-MPJPE, which is ``null`` when every sample failed: nothing is made up.
 """
@@ -30,7 +32,11 @@ from perspose_rt.metrics.pose import auc, mpjpe, pa_mpjpe, pck
 
 
 def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray | int]:
-    """Per-sample metrics of absolute joints (N, J, 3) metres, joint 0 = the pelvis (root)."""
+    """Per-sample metrics of absolute joints (N, J, 3) metres, joint 0 = the pelvis (root).
+
+    ``root_depth``: |Z₀ − Z₀ᵍᵗ|; ``rel_depth``: the mean over joints of |(Z_j − Z₀) − (Z_j − Z₀)ᵍᵗ|,
+    Z along the optical axis of the frame given (:func:`evaluate` passes the original camera's).
+    """
     root_err = np.linalg.norm(pred[:, 0] - gt[:, 0], axis=-1)
     p, g = pred - pred[:, :1], gt - gt[:, :1]
     pa = np.full(len(p), np.nan)
@@ -41,21 +47,30 @@ def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray | int]:
         except (ValueError, np.linalg.LinAlgError):
             failures += 1
     return {"mpjpe": mpjpe(p, g), "pa_mpjpe": pa, "root": root_err, "pck150": pck(p, g, 0.15),
-            "auc": auc(p, g), "pa_failures": failures}
+            "auc": auc(p, g), "pa_failures": failures,
+            "root_depth": np.abs(pred[:, 0, 2] - gt[:, 0, 2]),
+            "rel_depth": np.abs(p[..., 2] - g[..., 2]).mean(-1)}
 
 
 def summarise(parts: list[dict]) -> dict:
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in ("mpjpe", "pa_mpjpe", "root", "pck150", "auc")}
+    cat = {k: np.concatenate([p[k] for p in parts])
+           for k in ("mpjpe", "pa_mpjpe", "root", "pck150", "auc", "root_depth", "rel_depth")}
     fails = int(sum(p["pa_failures"] for p in parts))
     ok = cat["pa_mpjpe"][~np.isnan(cat["pa_mpjpe"])]
     return {"n": len(cat["mpjpe"]), "mpjpe_mm": float(1000 * cat["mpjpe"].mean()),
             "pa_mpjpe_mm": float(1000 * ok.mean()) if len(ok) else None, "pa_failures": fails,
             "root_error_mm": float(1000 * cat["root"].mean()), "pck150": float(cat["pck150"].mean()),
+            "root_depth_error_mm": float(1000 * cat["root_depth"].mean()),
+            "rel_depth_error_mm": float(1000 * cat["rel_depth"].mean()),
             "auc": float(cat["auc"].mean())}
 
 
 def _gt_and_pred(rec, geom_R: np.ndarray, xyz_abs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    gt = np.asarray(rec.joints_cam, np.float64) @ np.asarray(geom_R, np.float64).T
+    """Prediction and ground truth in the **original** camera (PR undone: ``X = Rᵀ X_rot``), so that
+    the depths of networks with and without PR are measured along the same axis (every other
+    metric is the same in either frame)."""
+    gt = np.asarray(rec.joints_cam, np.float64)
+    xyz_abs = xyz_abs @ np.asarray(geom_R, np.float64)
     if gt.shape[0] == 17:
         return xyz_abs[list(NET_FROM_H36M17)], gt
     return xyz_abs[:24], gt
@@ -76,7 +91,7 @@ def evaluate(net, source, size: int, batch_size: int = 16, device: str = "cpu", 
     for s in tqdm(range(0, n, batch_size), total=math.ceil(n / batch_size), disable=not progress,
                   desc=f"eval {source.name}", dynamic_ncols=True):
         recs = [source.record(i) for i in range(s, min(n, s + batch_size))]
-        samples = [make_sample(r, size, Draw()) for r in recs]
+        samples = [make_sample(r, size, Draw(), pr=net.config.pr) for r in recs]
         img = torch.from_numpy(np.stack([x["img"] for x in samples])).to(device)
         K = torch.from_numpy(np.stack([x["K_crop"] for x in samples])).to(device)
         out = net(img, K, flip_test=flip_test)

@@ -69,8 +69,14 @@ def load_backbone_checkpoint(net: nn.Module, path: str | Path) -> str:
     return msg
 
 
-def build_network(variant: str, input_size: int, init: Path | None, init_backbone: Path | None):
-    """The network to train and a sentence saying how it was initialised."""
+def build_network(variant: str, input_size: int, init: Path | None, init_backbone: Path | None,
+                  encoding: str = "pepr"):
+    """The network to train and a sentence saying how it was initialised. ``encoding`` (``pepr``,
+    ``pr``, ``pe``, ``none``: :data:`~perspose_rt.models.config.ENCODINGS`) is stored in the
+    network's config; ``--init`` weights must have been trained with the same."""
+    from dataclasses import replace
+
+    from perspose_rt.models.config import ENCODINGS
     from perspose_rt.models.perspose import PersPoseNet
 
     if init is not None:
@@ -95,9 +101,12 @@ def build_network(variant: str, input_size: int, init: Path | None, init_backbon
             how = f"initialised from our weights {init}"
         if init_backbone is not None:
             raise WeightsError("give --init or --init-backbone, not both")
+        if net.config.encoding != encoding:
+            raise WeightsError(f"{init} was trained with --encoding {net.config.encoding}, not {encoding}")
         return net.train(), how
+    pe, pr = ENCODINGS[encoding]
     cfg = NetConfig.variant(variant)
-    net = PersPoseNet(NetConfig(backbone=cfg.backbone, input_size=input_size))
+    net = PersPoseNet(replace(NetConfig(backbone=cfg.backbone, input_size=input_size), pe=pe, pr=pr))
     official_random_init(net)
     if init_backbone is not None:
         return net, load_backbone_checkpoint(net, init_backbone)

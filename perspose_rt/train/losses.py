@@ -15,9 +15,10 @@ Terms (name: official index, label kinds):
 * ``density_root`` (5): 1.8·|1000ρ0/h − 1000·Z0/(f·h)|, exact-3D kinds.
 * ``density_hp3d_root`` (6): 1.8·relu(|1000(d_24/f + ρ0) − 1000·z_24/f|/h − 0.05/1.8), 3DHP.
 
-The SMPL terms (twist 9, beta 10, leaf 11) need SMPL parameter labels and an SMPL model; they are
-not computed by this version (their weights are listed for completeness). ``xyz`` (7) and ``h``
-(8) have weight 0 in every official config and are not computed.
+* ``twist`` (9), ``beta`` (10), ``leaf`` (11): the SMPL terms (:func:`smpl_terms`), on samples
+  with SMPL labels (the official HumanMesh sets, through ``--smpl-dir``).
+
+``xyz`` (7) and ``h`` (8) have weight 0 in every official config and are not computed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from __future__ import annotations
 import torch
 
 from perspose_rt.data.sample import KIND_CODES
+from perspose_rt.data.smpl_labels import TWIST_JOINTS
 
-TERMS = ("uv", "uv_coco", "uv_hp3d", "depth", "depth_hp3d", "density_root", "density_hp3d_root")
+TERMS = ("uv", "uv_coco", "uv_hp3d", "depth", "depth_hp3d", "density_root", "density_hp3d_root", "twist", "beta",
+         "leaf")
 _BASE = {"uv": 1.0, "uv_coco": 1.0, "uv_hp3d": 1.0, "twist": 0.1, "beta": 0.01, "leaf": 0.01}
 #: Loss weights per official config: (depth, depth_hp3d, density_root, density_hp3d_root, twist).
 _PER_CONFIG = {"w_be_3dhp": (1, 1, 1, 1, 0.1), "3dpw": (1, 0.5, 1, 0.5, 0.1), "3dhp": (0.5, 0.5, 0.5, 0.5, 0.1),
@@ -44,15 +47,38 @@ def mask_mean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return (x * w).sum() / (w.sum() + 1e-7)
 
 
+def smpl_terms(pred: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The SMPL terms (§5.4 rows 9–11) on the samples with SMPL labels (``has_smpl``):
+
+    * ``twist``: mean over the 17 :data:`~perspose_rt.data.smpl_labels.TWIST_JOINTS` of
+      ‖n(t) − n(t_gt)‖ (n = unit vector);
+    * ``beta``: mean |β − β_gt| over the 11 entries. The official β₀ is the IK's search value, so no
+      gradient reaches the network's β₀: it is detached here (same gradient; the value differs
+      from the official one by a constant);
+    * ``leaf``: mean over the 5 leaves of the Frobenius norm of ``R − R_gt`` (3×3).
+    """
+    m = batch["has_smpl"].bool()
+    tw = torch.nn.functional.normalize(pred["twist"].float()[:, list(TWIST_JOINTS)], dim=-1)
+    tw_gt = torch.nn.functional.normalize(batch["twist"].float()[:, list(TWIST_JOINTS)], dim=-1)
+    beta = pred["beta"].float()
+    beta = torch.cat([beta[:, :1].detach(), beta[:, 1:]], 1)
+    leaf = pred["leaf_rot"].float().flatten(-2) - batch["leaf"].float().flatten(-2)
+    return {"twist": mask_mean((tw - tw_gt).norm(dim=-1), m[:, None].expand(-1, tw.shape[1])),
+            "beta": mask_mean((beta - batch["beta"].float()).abs(), m[:, None].expand_as(beta)),
+            "leaf": mask_mean(leaf.norm(dim=-1), m[:, None].expand(-1, leaf.shape[1]))}
+
+
 def compute_losses(pred: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], size: int,
                    weights: dict[str, float]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss and every term (unweighted).
 
     Args:
-        pred: ``uv`` (B,25,2), ``depth`` (B,25,1), ``rho0`` (B,1,1) of
+        pred: ``uv`` (B,25,2), ``depth`` (B,25,1), ``rho0`` (B,1,1), and for the SMPL terms
+            ``twist`` (B,25,3), ``beta`` (B,11), ``leaf_rot`` (B,5,3,3) of
             :meth:`PersPoseNet.predict_raw` (fp32).
         batch: ``K_crop`` (B,3,3), ``xyz`` (B,25,3), ``uv`` (B,25,2), ``has`` (B,25), ``kind`` (B,),
-            ``height`` (B,), ``uv_weight`` (B,) of :func:`perspose_rt.data.sample.make_sample`.
+            ``height`` (B,), ``uv_weight`` (B,), ``twist``, ``leaf``, ``beta``, ``has_smpl`` of
+            :func:`perspose_rt.data.sample.make_sample`.
         size: crop side in pixels (labels outside (0, size)² are masked out).
     """
     uv, d, rho0 = pred["uv"].float(), pred["depth"].float()[..., 0], pred["rho0"].float().reshape(-1)
@@ -80,5 +106,7 @@ def compute_losses(pred: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
     dens24 = 1000.0 * (d[:, 24] / f + rho0)
     gt24 = 1000.0 * xyz[:, 24, 2] / f
     t["density_hp3d_root"] = 1.8 * mask_mean(torch.relu((dens24 - gt24).abs() / h - 0.05 / 1.8), hp3d)
+    if "twist" in pred and "has_smpl" in batch:
+        t.update(smpl_terms(pred, batch))
     total = sum(weights[k] * v for k, v in t.items())
     return total, t

@@ -28,6 +28,7 @@ from perspose_rt.data.mix import Mix
 from perspose_rt.data.sample import AugmentOptions, draw, make_sample
 from perspose_rt.errors import UserError
 from perspose_rt.io.atomic import atomic_write_text
+from perspose_rt.models.config import ENCODINGS
 from perspose_rt.train.loop import LoopOptions, append_csv, is_main_process, run_loop
 from perspose_rt.train.losses import compute_losses, loss_weights
 
@@ -63,6 +64,7 @@ class NetTrainOptions:
     device: str | None = None
     seed: int = 7
     loss_config: str = "w_be_3dhp"
+    encoding: str = "pepr"
     augment: bool = True
     aim_jitter: float = 0.1
     ckpt_every: int = 1000
@@ -80,9 +82,9 @@ class StepBatches(torch.utils.data.Dataset):
     """Item ``step`` = this rank's batch of that step (a pure function of seed, step and rank)."""
 
     def __init__(self, sources, mix: Mix, batch: int, rank: int, world: int, size: int,
-                 aug: AugmentOptions, seed: int) -> None:
+                 aug: AugmentOptions, seed: int, pr: bool = True) -> None:
         self.sources, self.mix, self.batch, self.rank, self.world = sources, mix, batch, rank, world
-        self.size, self.aug, self.seed = size, aug, seed
+        self.size, self.aug, self.seed, self.pr = size, aug, seed, pr
 
     def __len__(self) -> int:  # indexed by step; the sampler says which
         return 2**62
@@ -91,13 +93,12 @@ class StepBatches(torch.utils.data.Dataset):
         out = []
         for i, (d, j) in enumerate(self.mix.step_slots(step, self.batch, self.rank, self.world)):
             rng = np.random.default_rng([self.seed, step, self.rank, i])
-            out.append(make_sample(self.sources[d].record(j), self.size, draw(rng, self.aug), rng))
+            out.append(make_sample(self.sources[d].record(j), self.size, draw(rng, self.aug), rng, pr=self.pr))
         return _collate(out)
 
 
-#: The outputs the losses of this version use (the SMPL heads' outputs are not returned, so that
-#: DistributedDataParallel sees their parameters as unused).
-TRAINED_OUTPUTS = ("uv", "depth", "rho0")
+#: The outputs the losses use.
+TRAINED_OUTPUTS = ("uv", "depth", "rho0", "twist", "beta", "leaf_rot")
 
 
 class TrainForward(torch.nn.Module):
@@ -113,9 +114,10 @@ class TrainForward(torch.nn.Module):
 
 
 def wrap_ddp(fwd: TrainForward, device: str = "cpu") -> torch.nn.Module:
-    """DistributedDataParallel around the training forward. The SMPL heads (twist, shape, leaf)
-    get no loss in this version, so their parameters have no gradient: DDP must be told
-    (``find_unused_parameters``), or the buckets holding them would never be averaged."""
+    """DistributedDataParallel around the training forward. Every output takes part in the loss
+    (the SMPL terms are exact zeros, with a graph, on batches without SMPL labels), so every
+    parameter gets a gradient; ``find_unused_parameters`` is kept so that a future loss that skips
+    an output cannot stall the ranks (it only costs one graph traversal per step)."""
     return torch.nn.parallel.DistributedDataParallel(
         fwd, device_ids=[torch.device(device).index] if device.startswith("cuda") else None,
         find_unused_parameters=True)
@@ -173,6 +175,8 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
     say = say if main else (lambda *_: None)
     if opts.batch_size < 1 or opts.lr <= 0 or opts.workers < 0:
         raise UserError("--batch-size must be ≥ 1, --lr > 0 and --workers ≥ 0")
+    if opts.encoding not in ENCODINGS:
+        raise UserError(f"unknown --encoding {opts.encoding}; choose one of {', '.join(ENCODINGS)}")
     if opts.loss_config not in ("w_be_3dhp", "3dpw", "3dhp", "h36m", "w_be_3dpw"):
         raise UserError(f"unknown --loss-config {opts.loss_config}")
     out = Path(opts.out)
@@ -188,7 +192,7 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     amp = device.startswith("cuda") if opts.amp is None else opts.amp
     torch.manual_seed(opts.seed)
-    net, how = build_network(opts.variant, opts.input_size, opts.init, opts.init_backbone)
+    net, how = build_network(opts.variant, opts.input_size, opts.init, opts.init_backbone, opts.encoding)
     say(f"resuming {ckpt}" if opts.resume else how)
     say("data: " + ", ".join(f"{n} ({len(s)} samples, ratio {r:g})" for n, s, r in
                              zip(sets.names, sets.train, sets.ratios, strict=True))
@@ -202,13 +206,14 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
     opt = torch.optim.AdamW(param_groups(net, opts.weight_decay), lr=opts.lr)
     mix = Mix([len(s) for s in sets.train], sets.ratios, epoch_size, opts.seed)
     aug = AugmentOptions(enabled=opts.augment, aim_jitter=opts.aim_jitter)
-    batches = StepBatches(sets.train, mix, opts.batch_size, rank, world, opts.input_size, aug, opts.seed)
+    batches = StepBatches(sets.train, mix, opts.batch_size, rank, world, opts.input_size, aug, opts.seed,
+                          pr=net.config.pr)
     weights = loss_weights(opts.loss_config)
     S = opts.input_size
     state = {"best": math.inf, "best_step": None, "it": None}
     fields = {"variant": opts.variant, "input_size": opts.input_size, "batch_size": opts.batch_size,
               "world": world, "mix": list(zip(sets.names, sets.ratios, strict=True)), "seed": opts.seed,
-              "epoch_size": epoch_size}  # the schedule: extend a --steps run with an explicit --epoch-size
+              "epoch_size": epoch_size, "encoding": opts.encoding}  # the schedule: extend a --steps run with an explicit --epoch-size
 
     def loader_from(step: int):
         sampler = list(range(step, total))
@@ -243,7 +248,9 @@ def train_net(opts: NetTrainOptions, say=print) -> dict:
                     os.replace(out / "weights" / f"best{ext}.tmp", out / "weights" / f"best{ext}")
 
     def check_resume(ck: dict) -> None:
-        if ck.get("fields") != fields:
+        old = dict(ck.get("fields") or {})
+        old.setdefault("encoding", "pepr")  # checkpoints written before --encoding existed
+        if old != fields:
             raise UserError(f"{ckpt} was trained with {ck.get('fields')}, not {fields}; resume with the "
                             "same options or choose another --out")
         state["best"], state["best_step"] = ck.get("best", math.inf), ck.get("best_step")

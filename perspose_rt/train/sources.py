@@ -53,24 +53,29 @@ def parse_data_specs(specs: list[str] | None, option: str = "--data") -> dict[st
 
 
 def smpl_joints_fn(smpl_dir: Path | None):
-    """``(theta (N,24,3), beta (N,B), transl (N,3)) → joints (N,24,3)`` with the user's neutral SMPL."""
+    """``(theta (N,24,3), beta (N,B), transl (N,3)) → {"joints", "twist"}`` (both (N,24,3), camera
+    frame) with the user's neutral SMPL: the joints of the posed mesh and the ortho-twists of the
+    SMPL loss (:mod:`perspose_rt.data.smpl_labels`)."""
     if smpl_dir is None:
         return None
     from perspose_rt.kinematics.smpl_model import find_smpl_model, load_smpl_model
 
     model = load_smpl_model(find_smpl_model(smpl_dir, "neutral"))
 
-    def joints(theta: np.ndarray, beta: np.ndarray, transl: np.ndarray) -> np.ndarray:
+    def labels(theta: np.ndarray, beta: np.ndarray, transl: np.ndarray) -> dict[str, np.ndarray]:
+        from perspose_rt.data.smpl_labels import ortho_twists
         from perspose_rt.geometry import axis_angle_to_matrix
 
-        out = []
+        joints, twists = [], []
         nb = min(beta.shape[-1], model.num_betas)
         for s in range(0, len(theta), 4096):
             R = axis_angle_to_matrix(theta[s:s + 4096])
-            out.append(model.mesh(beta[s:s + 4096, :nb], R, transl[s:s + 4096])[1].numpy())
-        return np.concatenate(out)
+            b = beta[s:s + 4096, :nb]
+            joints.append(model.mesh(b, R, transl[s:s + 4096])[1].numpy())
+            twists.append(ortho_twists(model.rest_joints(b), R))
+        return {"joints": np.concatenate(joints), "twist": np.concatenate(twists)}
 
-    return joints
+    return labels
 
 
 def open_training_sets(data_root: Path | None, mix: str | None, data: list[str] | None,
