@@ -111,18 +111,7 @@ def prepare_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1
     p = K[..., :2, 2]
     hx = xp.amax(xp.abs(pts[..., 0] - p[..., None, 0]), -1)
     hy = xp.amax(xp.abs(pts[..., 1] - p[..., None, 1]), -1)
-    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
-    stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
-    one = xp.ones_like(stretch)
-    ax = scale * xp.where(stretch > 1, stretch, one)
-    ay = scale * xp.where(stretch > 1, one, 1.0 / stretch)
-    half_out = out_size / 2.0
-    zero = xp.zeros_like(ax)
-    A = xp.stack([
-        xp.stack([ax, zero, half_out - ax * p[..., 0]], -1),
-        xp.stack([zero, ay, half_out - ay * p[..., 1]], -1),
-        xp.stack([zero, zero, one], -1),
-    ], -2)
+    A = _crop_affine(xp, K, p, hx, hy, out_size, zoom)
     K_crop = A @ K
     H_pr = K @ R @ xp.inv(K)
     return CropGeometry(R=R, K_crop=K_crop, H=A @ H_pr, H_pr=H_pr, bbox_rot=bbox_rot, out_size=out_size,
@@ -157,6 +146,24 @@ def _rotated_corners(xp, K: Array, bbox_xyxy: Array, pad: float, aim_uv: Array |
     proj = rot @ K.swapaxes(-1, -2)
     z = xp.where(rot[..., 2:3] >= _MIN_ROTATED_Z, proj[..., 2:3], xp.ones_like(proj[..., 2:3]))
     return R, proj[..., :2] / z, ok
+
+
+def _crop_affine(xp, K, centre, hx, hy, out_size: int, zoom):
+    """The crop's pixel map ``A`` (..., 3, 3): the point ``centre`` (..., 2) goes to the middle of
+    the ``out_size`` square, the half-extents ``hx``, ``hy`` (...) fit it (times ``zoom``), and one
+    axis is stretched so that ``A·K`` has equal focal lengths (the ratio clipped to [0.5, 2])."""
+    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
+    stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
+    one = xp.ones_like(stretch)
+    ax = scale * xp.where(stretch > 1, stretch, one)
+    ay = scale * xp.where(stretch > 1, one, 1.0 / stretch)
+    half_out = out_size / 2.0
+    zero = xp.zeros_like(ax)
+    return xp.stack([
+        xp.stack([ax, zero, half_out - ax * centre[..., 0]], -1),
+        xp.stack([zero, ay, half_out - ay * centre[..., 1]], -1),
+        xp.stack([zero, zero, one], -1),
+    ], -2)
 
 
 def prepare_box_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float = 1.0,
@@ -200,18 +207,7 @@ def prepare_box_crop(K: Array, bbox_xyxy: Array, out_size: int = 256, pad: float
     lo, hi = xp.amin(pts, -2), xp.amax(pts, -2)
     centre = (lo + hi) / 2.0 + (0.0 if shift is None else shift)
     hx, hy = (hi[..., 0] - lo[..., 0]) / 2.0, (hi[..., 1] - lo[..., 1]) / 2.0
-    scale = out_size / (2.0 * xp.maximum(hx, hy)) * zoom
-    stretch = xp.clip(K[..., 1, 1] / K[..., 0, 0], 0.5, 2.0)
-    one = xp.ones_like(stretch)
-    ax = scale * xp.where(stretch > 1, stretch, one)
-    ay = scale * xp.where(stretch > 1, one, 1.0 / stretch)
-    half_out = out_size / 2.0
-    zero = xp.zeros_like(ax)
-    A = xp.stack([
-        xp.stack([ax, zero, half_out - ax * centre[..., 0]], -1),
-        xp.stack([zero, ay, half_out - ay * centre[..., 1]], -1),
-        xp.stack([zero, zero, one], -1),
-    ], -2)
+    A = _crop_affine(xp, K, centre, hx, hy, out_size, zoom)
     return CropGeometry(R=R, K_crop=A @ K, H=A @ H_pr, H_pr=H_pr, bbox_rot=xp.cat([lo, hi], -1),
                         out_size=out_size, valid=valid)
 
