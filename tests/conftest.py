@@ -38,6 +38,17 @@ def video_path(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_video(video_path: Path, tmp_path_factory) -> Path:
+    """1200 frames (640×480) of the shared video played forwards and backwards: a run that a test
+    interrupts must still be busy seconds after it started (the 185-frame clip now ends in ~3 s)."""
+    from perspose_rt.bench.startup import make_video
+
+    out = tmp_path_factory.mktemp("long_video") / "skating_1200.mp4"
+    make_video(video_path, out, 1200)
+    return out
+
+
+@pytest.fixture(scope="session")
 def cmu_bvh_dir(shared_data: Path) -> Path:
     return _require(shared_data / "cmu_bvh")
 

@@ -181,10 +181,10 @@ def test_perspose_without_weights_is_one_line(tmp_path: Path, capsys) -> None:
     assert "needs --weights" in capsys.readouterr().err
 
 
-def test_ctrl_c_leaves_a_complete_npz(video_path: Path, tmp_path: Path) -> None:
+def test_ctrl_c_leaves_a_complete_npz(long_video: Path, tmp_path: Path) -> None:
     out = tmp_path / "part.npz"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perspose_rt", "video", str(video_path), "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "perspose_rt", "video", str(long_video), "--out", str(out), "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 120
@@ -196,5 +196,5 @@ def test_ctrl_c_leaves_a_complete_npz(video_path: Path, tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     r = load_result(out)
-    assert 0 < len(r) < 207 and r.meta["interrupted"] is True
+    assert 0 < len(r) < 1200 and r.meta["interrupted"] is True
     np.testing.assert_array_equal(r["frame_index"], np.arange(len(r)))

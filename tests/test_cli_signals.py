@@ -36,9 +36,9 @@ def _wait_for(stream, marker: str, timeout: float = 120.0) -> str:
     return line
 
 
-def test_sigterm_mid_video_keeps_the_frames_done(video_path: Path, tmp_path: Path) -> None:
+def test_sigterm_mid_video_keeps_the_frames_done(long_video: Path, tmp_path: Path) -> None:
     out = tmp_path / "part.npz"
-    proc = _cli("video", str(video_path), "--out", str(out), "--no-progress")
+    proc = _cli("video", str(long_video), "--out", str(out), "--no-progress")
     _wait_for(proc.stderr, " fps; camera ")  # printed once the stages are built
     time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
@@ -46,7 +46,7 @@ def test_sigterm_mid_video_keeps_the_frames_done(video_path: Path, tmp_path: Pat
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     r = load_result(out)
-    assert 0 < len(r) < 207
+    assert 0 < len(r) < 1200
     np.testing.assert_array_equal(r["frame_index"], np.arange(len(r)))
     m = r.meta
     assert m["interrupted"] is True and m["stop_reason"] == "SIGTERM" and m["complete"] is False
