@@ -186,7 +186,10 @@ def test_ctrl_c_leaves_a_complete_npz(long_video: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "perspose_rt", "video", str(long_video), "--out", str(out), "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+        # Ctrl-C reaches a foreground process; a suite started in the background by a
+        # non-interactive shell hands its children SIGINT ignored, which Python then keeps
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     line = ""
     while " fps; camera " not in line and time.monotonic() < deadline:  # printed once the stages are built
