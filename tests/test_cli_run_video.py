@@ -183,13 +183,15 @@ def test_perspose_without_weights_is_one_line(tmp_path: Path, capsys) -> None:
 
 def test_ctrl_c_leaves_a_complete_npz(long_video: Path, tmp_path: Path) -> None:
     out = tmp_path / "part.npz"
+    # Ctrl-C reaches a foreground process. A suite started in the background by a non-interactive
+    # shell hands its children SIGINT ignored, which Python then keeps: the child restores
+    # Python's own SIGINT handler first, as a foreground run has it.
+    start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             "sys.argv = ['perspose-rt'] + sys.argv[1:]; runpy.run_module('perspose_rt', run_name='__main__')")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perspose_rt", "video", str(long_video), "--out", str(out), "--no-progress"],
+        [sys.executable, "-c", start, "video", str(long_video), "--out", str(out), "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
-        # Ctrl-C reaches a foreground process; a suite started in the background by a
-        # non-interactive shell hands its children SIGINT ignored, which Python then keeps
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 120
     line = ""
     while " fps; camera " not in line and time.monotonic() < deadline:  # printed once the stages are built
