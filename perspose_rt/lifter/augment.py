@@ -79,6 +79,11 @@ _EDGES = torch.tensor([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0]], dtype=
 _EDGE_P = torch.tensor([0.55, 0.15, 0.15, 0.15])
 
 
+def _in_image(uv: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
+    """(B, T, J, 2) px inside images of sizes ``wh`` (B, 2) → (B, T, J) bool."""
+    return in_frame(uv, wh[:, 0, None, None], wh[:, 1, None, None])
+
+
 def half_plane_cut(uv: torch.Tensor, gen: torch.Generator, lo: float = 0.3, hi: float = 0.95) -> torch.Tensor:
     """A random frame edge across each window of keypoints: (B, T, J, 2) px → (B, T, J) in view.
 
@@ -189,12 +194,12 @@ class PoseSampler:
         if len(v):
             X[v], uv[v], K[v], wh = self._virtual(Xw[v], gen)
             if self.p_truncate > 0:  # limbs that leave the frame are out of view, as at run time
-                in_view[v] = in_frame(uv[v], wh[:, 0, None, None], wh[:, 1, None, None])
+                in_view[v] = _in_image(uv[v], wh)
         if len(vn):  # close-ups: the frame's own edges cut the body
             X[vn], uv[vn], K[vn], wh = place_in_virtual_cameras(
                 Xw[vn], gen, hfov_deg=self.hfov, depth_m=self.near_depth, pitch_deg=self.pitch_deg,
                 roll_deg=self.roll_deg, frame_frac=(0.05, 1.2), fit=False)
-            in_view[vn] = in_frame(uv[vn], wh[:, 0, None, None], wh[:, 1, None, None])
+            in_view[vn] = _in_image(uv[vn], wh)
             # a close-up that shows too little of the person, or puts a joint at or behind the
             # camera (where the sampler clamps its depth: a body no camera could see), is drawn
             # again as an ordinary view
@@ -202,7 +207,7 @@ class PoseSampler:
             redo = vn[(in_view[vn][:, -1].sum(-1) < MIN_VISIBLE) | behind]
             if len(redo):
                 X[redo], uv[redo], K[redo], wh = self._virtual(Xw[redo], gen)
-                in_view[redo] = in_frame(uv[redo], wh[:, 0, None, None], wh[:, 1, None, None])
+                in_view[redo] = _in_image(uv[redo], wh)
         if self.p_truncate > 0:
             cut = trunc & (_u(gen, (B,)) < 0.5)
             framed = in_view  # what the frame's own edges leave in view
